@@ -1,0 +1,145 @@
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  MAX_DEVICE_NAME_LENGTH,
+  MAX_HISTORY_PAGE_SIZE,
+  MAX_PASSWORD_LENGTH,
+  MAX_PRESENCE_QUERY,
+  MAX_SYNC_PAGE_SIZE,
+  MAX_USER_SEARCH_RESULTS,
+} from './limits.js';
+import type { ChannelDetail, ChannelSummary, Device, Message, Presence, SyncEntry, User } from './models.js';
+
+/*
+ * HTTP request schemas (validated by the server, typed for the SDK) and
+ * response shapes. All routes live under /v1 and speak JSON. Authenticated
+ * routes take `Authorization: Bearer <token>`.
+ */
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const SeqParam = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+
+// Lengths and patterns are checked by the server with specific error codes, so
+// the schemas only pin types and hard upper bounds.
+export const SignUpBody = Type.Object(
+  {
+    username: Type.String({ maxLength: 64 }),
+    password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
+    displayName: Type.String({ maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export type SignUpBody = Static<typeof SignUpBody>;
+
+export const LoginBody = Type.Object(
+  {
+    username: Type.String({ maxLength: 64 }),
+    password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
+    deviceName: Type.Optional(Type.String({ maxLength: MAX_DEVICE_NAME_LENGTH })),
+    platform: Type.Optional(Type.String({ maxLength: 32 })),
+  },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+export const UpdateProfileBody = Type.Object(
+  { displayName: Type.String({ maxLength: 256 }) },
+  { additionalProperties: false },
+);
+export type UpdateProfileBody = Static<typeof UpdateProfileBody>;
+
+export const UserSearchQuery = Type.Object({
+  prefix: Type.String({ minLength: 1, maxLength: 32 }),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USER_SEARCH_RESULTS })),
+});
+export type UserSearchQuery = Static<typeof UserSearchQuery>;
+
+export const OpenDirectBody = Type.Object({ userId: Id }, { additionalProperties: false });
+export type OpenDirectBody = Static<typeof OpenDirectBody>;
+
+export const CreateGroupBody = Type.Object(
+  { name: Type.String({ maxLength: 512 }), memberIds: Type.Array(Id, { maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+export type CreateGroupBody = Static<typeof CreateGroupBody>;
+
+export const RenameBody = Type.Object({ name: Type.String({ maxLength: 512 }) }, { additionalProperties: false });
+export type RenameBody = Static<typeof RenameBody>;
+
+export const AddMembersBody = Type.Object(
+  { userIds: Type.Array(Id, { minItems: 1, maxItems: 1000 }) },
+  { additionalProperties: false },
+);
+export type AddMembersBody = Static<typeof AddMembersBody>;
+
+export const SetRoleBody = Type.Object(
+  { role: Type.Union([Type.Literal('admin'), Type.Literal('member')]) },
+  { additionalProperties: false },
+);
+export type SetRoleBody = Static<typeof SetRoleBody>;
+
+export const HistoryQuery = Type.Object({
+  before: Type.Optional(SeqParam),
+  after: Type.Optional(SeqParam),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_PAGE_SIZE })),
+});
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const SendBody = Type.Object(
+  { clientId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' }), text: Type.String() },
+  { additionalProperties: false },
+);
+export type SendBody = Static<typeof SendBody>;
+
+export const SyncQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SYNC_PAGE_SIZE })),
+});
+export type SyncQuery = Static<typeof SyncQuery>;
+
+export const PresenceQueryBody = Type.Object(
+  { userIds: Type.Array(Id, { minItems: 1, maxItems: MAX_PRESENCE_QUERY }) },
+  { additionalProperties: false },
+);
+export type PresenceQueryBody = Static<typeof PresenceQueryBody>;
+
+export interface SessionResponse {
+  token: string;
+  user: User;
+  device: Device;
+}
+export interface UserResponse {
+  user: User;
+}
+export interface UsersResponse {
+  users: User[];
+}
+export interface DevicesResponse {
+  devices: Device[];
+}
+export interface ChannelsResponse {
+  channels: ChannelSummary[];
+}
+export interface ChannelResponse {
+  channel: ChannelDetail;
+}
+export interface HistoryResponse {
+  /** Ascending by seq. */
+  messages: Message[];
+  /** true when more messages exist beyond this page in the direction asked. */
+  hasMore: boolean;
+}
+export interface SendResponse {
+  channelId: string;
+  seq: number;
+  createdAt: number;
+  duplicate: boolean;
+}
+export interface SyncResponse {
+  /** Pass as `cursor` next time. Opaque. */
+  cursor: string;
+  hasMore: boolean;
+  channels: SyncEntry[];
+}
+export interface PresenceResponse {
+  presence: Presence[];
+}

@@ -1,0 +1,37 @@
+/**
+ * Limits that both ends of the wire must agree on. The server may be configured
+ * stricter (e.g. a smaller group size) and announces its values in `welcome`.
+ */
+
+/** A message holds 1 to 100,000 Unicode code points (not UTF-16 units, not bytes). */
+export const MAX_MESSAGE_CODE_POINTS = 100_000;
+
+/**
+ * The largest legal WebSocket frame. The worst case for a legal message is a
+ * text of 100,000 control characters, each of which JSON escapes as `\u00XX`
+ * (6 bytes); 4 KiB covers the envelope (type, ids). Anything larger cannot be a
+ * legal frame, so the socket refuses it before parsing.
+ */
+export const MAX_FRAME_BYTES = MAX_MESSAGE_CODE_POINTS * 6 + 4096;
+
+/** HTTP bodies that may carry a message text get the same bound; all others get a small one. */
+export const MAX_MESSAGE_BODY_BYTES = MAX_FRAME_BYTES;
+export const MAX_SMALL_BODY_BYTES = 64 * 1024;
+
+export const DEFAULT_MAX_GROUP_MEMBERS = 100;
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_HISTORY_PAGE_SIZE = 200;
+export const MAX_SYNC_PAGE_SIZE = 500;
+export const MAX_USER_SEARCH_RESULTS = 50;
+export const MAX_PRESENCE_QUERY = 200;
+
+/** Client-chosen message ids: opaque, 1–64 printable ASCII characters (UUIDs fit). */
+export const MAX_CLIENT_ID_LENGTH = 64;
+
+export const USERNAME_PATTERN = '^[a-z0-9][a-z0-9_.]{2,31}$';
+export const MIN_PASSWORD_LENGTH = 8;
+export const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_DISPLAY_NAME_CODE_POINTS = 64;
+export const MAX_GROUP_NAME_CODE_POINTS = 100;
+export const MAX_DEVICE_NAME_LENGTH = 100;
