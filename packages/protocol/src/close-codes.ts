@@ -6,8 +6,6 @@
 export const CloseCode = {
   /** Standard: the server is going away (shutdown without drain). */
   GOING_AWAY: 1001,
-  /** Standard: a frame that is not valid protocol (bad UTF-8 is 1007, sent by the socket layer). */
-  PROTOCOL_ERROR: 1002,
   /** Standard: a frame larger than MAX_FRAME_BYTES. */
   MESSAGE_TOO_BIG: 1009,
   /** Standard: the node is restarting or draining; reconnect (possibly elsewhere). */

@@ -1,0 +1,110 @@
+import type { Database } from 'better-sqlite3';
+
+/*
+ * Schema migrations for SqliteStore. Entry i brings the database from
+ * `user_version = i` to `user_version = i + 1`. Entries are append-only: a
+ * released migration is never edited, a change is a new entry.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE, -- the unique index also serves prefix search (range scan)
+    display_name  TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_seen     INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE devices (
+    id             TEXT PRIMARY KEY,
+    user_id        TEXT NOT NULL REFERENCES users(id),
+    name           TEXT NOT NULL,
+    platform       TEXT NOT NULL,
+    token_hash     TEXT NOT NULL UNIQUE,
+    created_at     INTEGER NOT NULL,
+    last_active_at INTEGER NOT NULL,
+    revoked_at     INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX devices_by_user ON devices(user_id);
+
+  CREATE TABLE channels (
+    id               TEXT PRIMARY KEY,
+    kind             TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+    name             TEXT,
+    -- The two user ids of a direct channel, sorted: makes getOrCreateDirect idempotent.
+    direct_key       TEXT UNIQUE,
+    created_by       TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
+    last_seq         INTEGER NOT NULL DEFAULT 0,
+    member_count     INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Clustered by channel: a send bumps every member row of its channel, which
+  -- is then one contiguous range of the primary key.
+  CREATE TABLE members (
+    channel_id    TEXT NOT NULL REFERENCES channels(id),
+    user_id       TEXT NOT NULL REFERENCES users(id),
+    role          TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    joined_at     INTEGER NOT NULL,
+    joined_seq    INTEGER NOT NULL,
+    left_seq      INTEGER,
+    delivered_seq INTEGER NOT NULL DEFAULT 0,
+    read_seq      INTEGER NOT NULL DEFAULT 0,
+    version       INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, user_id)
+  ) WITHOUT ROWID;
+  -- Sync reads one user's rows with version > cursor: a range scan of this index.
+  CREATE INDEX members_by_user_version ON members(user_id, version);
+
+  -- A rowid table on purpose: texts reach hundreds of KB, which a WITHOUT ROWID
+  -- table would store inside its B-tree pages. Keys lead with channel_id so the
+  -- table can be distributed by channel elsewhere.
+  CREATE TABLE messages (
+    channel_id       TEXT NOT NULL REFERENCES channels(id),
+    seq              INTEGER NOT NULL,
+    sender_id        TEXT NOT NULL,
+    sender_device_id TEXT,
+    client_id        TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('text', 'system')),
+    text             TEXT NOT NULL,
+    system           TEXT,
+    created_at       INTEGER NOT NULL,
+    UNIQUE (channel_id, seq),
+    UNIQUE (channel_id, sender_device_id, client_id)
+  );
+
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('version', 0);
+  `,
+];
+
+/**
+ * Applies the migrations the database has not seen yet, each in its own
+ * transaction together with its `user_version` bump, so a crash between two
+ * migrations leaves a consistent, resumable database. Safe to call repeatedly,
+ * and from two processes opening the same file at once: the version is re-read
+ * under the write lock, so a migration another process just applied is skipped.
+ */
+export function migrate(db: Database): void {
+  const version = (): number => db.pragma('user_version', { simple: true }) as number;
+  const current = version();
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `Database schema version ${current} is newer than this server understands (${MIGRATIONS.length}); upgrade the server.`,
+    );
+  }
+  for (let i = current; i < MIGRATIONS.length; i++) {
+    const sql = MIGRATIONS[i]!;
+    db.transaction(() => {
+      if (version() > i) return;
+      db.exec(sql);
+      // user_version lives in the database header and commits with the transaction.
+      db.pragma(`user_version = ${i + 1}`);
+    }).immediate();
+  }
+}

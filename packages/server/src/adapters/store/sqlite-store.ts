@@ -1,0 +1,730 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import type { Message, Role, SyncEntry, SystemEvent } from '@confab/protocol';
+import { AppError } from '../../errors.js';
+import type {
+  AppendBatchResult,
+  AppendRequest,
+  AppendResult,
+  ChannelChange,
+  ChannelChangeResult,
+  ChannelRecord,
+  ChannelState,
+  DeviceRecord,
+  HistoryPage,
+  HistoryRange,
+  MemberRecord,
+  MembershipView,
+  NewGroup,
+  ReceiptChange,
+  ReceiptUpdate,
+  Store,
+  SyncPage,
+  UserRecord,
+} from '../../store/store.js';
+import { migrate } from './sqlite-migrations.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:'. Parent directories are created. */
+  path: string;
+  /** 'full' (default) fsyncs every commit; 'normal' may lose the last commits on power loss (not on a process crash). */
+  synchronous?: 'full' | 'normal';
+}
+
+// --- row shapes, as better-sqlite3 returns them ------------------------------
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  created_at: number;
+  last_seen: number | null;
+}
+
+interface DeviceRow {
+  id: string;
+  user_id: string;
+  name: string;
+  platform: string;
+  created_at: number;
+  last_active_at: number;
+}
+
+type DeviceWithUserRow = DeviceRow & { [K in keyof UserRow as `u_${K}`]: UserRow[K] };
+
+interface ChannelRow {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string | null;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+  member_count: number;
+}
+
+interface MemberRow {
+  channel_id: string;
+  user_id: string;
+  role: Role;
+  joined_at: number;
+  joined_seq: number;
+  left_seq: number | null;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+interface MessageRow {
+  channel_id: string;
+  seq: number;
+  sender_id: string;
+  client_id: string;
+  kind: 'text' | 'system';
+  text: string;
+  system: string | null;
+  created_at: number;
+}
+
+interface SyncRow {
+  channel_id: string;
+  joined_seq: number;
+  left_seq: number | null;
+  read_seq: number;
+  version: number;
+  last_seq: number;
+}
+
+type MembershipRow = { [K in keyof ChannelRow as `c_${K}`]: ChannelRow[K] } & MemberRow & {
+  [K in keyof MessageRow as `msg_${K}`]: MessageRow[K] | null;
+} & { peer_id: string | null };
+
+const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
+const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
+const CHANNEL_COLUMNS = 'id, kind, name, created_by, created_at, last_seq, member_count';
+const MEMBER_COLUMNS = 'channel_id, user_id, role, joined_at, joined_seq, left_seq, delivered_seq, read_seq';
+const MESSAGE_COLUMNS = 'channel_id, seq, sender_id, client_id, kind, text, system, created_at';
+
+/** Larger than any seq; stands for "no upper bound" in range scans. */
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+/** A cursor is the decimal form of a version, exactly as `sync` issues it. */
+const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/** Every statement the store runs, prepared once per connection: these are on the hot path. */
+function prepareStatements(db: Sqlite.Database) {
+  const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
+  return {
+    // accounts
+    insertUser: prepare<[string, string, string, string, number, number | null]>(
+      `INSERT INTO users (${USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    userById: prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`),
+    userByUsername: prepare<[string], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE username = ?`),
+    // One statement for any number of ids: the list travels as a JSON array.
+    usersByIds: prepare<[string], UserRow>(
+      `SELECT ${USER_COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?))`,
+    ),
+    // A range on the unique username index rather than LIKE, which SQLite
+    // would only turn into an index range under case-sensitivity pragmas.
+    searchUsers: prepare<[string, string, number], UserRow>(
+      `SELECT ${USER_COLUMNS} FROM users WHERE username >= ? AND username < ? ORDER BY username LIMIT ?`,
+    ),
+    updateDisplayName: prepare<[string, string]>(`UPDATE users SET display_name = ? WHERE id = ?`),
+    setLastSeen: prepare<[number, string]>(`UPDATE users SET last_seen = ? WHERE id = ?`),
+
+    insertDevice: prepare<[string, string, string, string, string, number, number]>(
+      `INSERT INTO devices (id, user_id, name, platform, token_hash, created_at, last_active_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deviceByToken: prepare<[string], DeviceWithUserRow>(
+      `SELECT d.id, d.user_id, d.name, d.platform, d.created_at, d.last_active_at,
+              u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name,
+              u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.last_seen AS u_last_seen
+       FROM devices d JOIN users u ON u.id = d.user_id
+       WHERE d.token_hash = ? AND d.revoked_at IS NULL`,
+    ),
+    devicesByUser: prepare<[string], DeviceRow>(
+      `SELECT ${DEVICE_COLUMNS} FROM devices WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id`,
+    ),
+    revokeDevice: prepare<[number, string, string]>(
+      `UPDATE devices SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`,
+    ),
+    touchDevice: prepare<[number, string]>(`UPDATE devices SET last_active_at = ? WHERE id = ? AND revoked_at IS NULL`),
+
+    // channels
+    channelById: prepare<[string], ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = ?`),
+    channelByDirectKey: prepare<[string], ChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels WHERE direct_key = ?`),
+    insertChannel: prepare<[string, 'direct' | 'group', string | null, string | null, string, number, number, number, number]>(
+      `INSERT INTO channels (id, kind, name, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    setChannelHead: prepare<[number, number, string]>(
+      `UPDATE channels SET last_seq = ?, last_activity_at = ? WHERE id = ?`,
+    ),
+    setChannelAfterChange: prepare<[string | null, number, number, number, string]>(
+      `UPDATE channels SET name = coalesce(?, name), last_seq = ?, member_count = ?, last_activity_at = ? WHERE id = ?`,
+    ),
+
+    // members
+    insertMember: prepare<[string, string, Role, number, number, number]>(
+      `INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    member: prepare<[string, string], MemberRow>(
+      `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND user_id = ?`,
+    ),
+    currentMembers: prepare<[string], MemberRow>(
+      `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
+    ),
+    // A returning member keeps their watermarks: they may already have read up to where they left.
+    rejoinMember: prepare<[Role, number, number, string, string]>(
+      `UPDATE members SET role = ?, joined_at = ?, joined_seq = ?, left_seq = NULL WHERE channel_id = ? AND user_id = ?`,
+    ),
+    removeMember: prepare<[number, string, string]>(
+      `UPDATE members SET left_seq = ? WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL`,
+    ),
+    setRole: prepare<[Role, string, string]>(
+      `UPDATE members SET role = ? WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL`,
+    ),
+    raiseSenderWatermarks: prepare<[number, number, string, string]>(
+      `UPDATE members SET read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?) WHERE channel_id = ? AND user_id = ?`,
+    ),
+    // A null version leaves the row's version as it is.
+    setWatermarks: prepare<[number, number, number | null, string, string]>(
+      `UPDATE members SET delivered_seq = ?, read_seq = ?, version = coalesce(?, version) WHERE channel_id = ? AND user_id = ?`,
+    ),
+    // The rows bumped are exactly the members who must learn of the commit,
+    // so RETURNING doubles as the fan-out list.
+    bumpCurrent: prepare<[number, string], string>(
+      `UPDATE members SET version = ? WHERE channel_id = ? AND left_seq IS NULL RETURNING user_id`,
+    ).pluck(),
+    bumpCurrentAndLeaving: prepare<[number, string, number], string>(
+      `UPDATE members SET version = ? WHERE channel_id = ? AND (left_seq IS NULL OR left_seq = ?) RETURNING user_id`,
+    ).pluck(),
+    memberships: prepare<[string], MembershipRow>(
+      `SELECT c.id AS c_id, c.kind AS c_kind, c.name AS c_name, c.created_by AS c_created_by,
+              c.created_at AS c_created_at, c.last_seq AS c_last_seq, c.member_count AS c_member_count,
+              m.channel_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq,
+              g.channel_id AS msg_channel_id, g.seq AS msg_seq, g.sender_id AS msg_sender_id,
+              g.client_id AS msg_client_id, g.kind AS msg_kind, g.text AS msg_text, g.system AS msg_system,
+              g.created_at AS msg_created_at,
+              CASE WHEN c.kind = 'direct' THEN
+                (SELECT p.user_id FROM members p WHERE p.channel_id = c.id AND p.user_id <> m.user_id)
+              END AS peer_id
+       FROM members m
+       JOIN channels c ON c.id = m.channel_id
+       -- seq is gap-free, so the newest readable message is exactly at the readable maximum.
+       LEFT JOIN messages g ON g.channel_id = c.id
+         AND g.seq = CASE WHEN m.left_seq IS NULL THEN c.last_seq ELSE min(c.last_seq, m.left_seq) END
+       WHERE m.user_id = ?
+       ORDER BY c.last_activity_at DESC, c.id`,
+    ),
+    directPeers: prepare<[string], string>(
+      `SELECT p.user_id FROM members m
+       JOIN channels c ON c.id = m.channel_id AND c.kind = 'direct'
+       JOIN members p ON p.channel_id = m.channel_id AND p.user_id <> m.user_id
+       WHERE m.user_id = ?`,
+    ).pluck(),
+
+    // messages
+    insertMessage: prepare<[string, number, string, string | null, string, 'text' | 'system', string, string | null, number]>(
+      `INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    messageBySendKey: prepare<[string, string, string], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND sender_device_id = ? AND client_id = ?`,
+    ),
+    // Both page directions are range scans of the (channel_id, seq) index,
+    // reading limit + 1 rows to learn whether there is more.
+    messagesAscending: prepare<[string, number, number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND seq > ? AND seq < ? ORDER BY seq ASC LIMIT ?`,
+    ),
+    messagesDescending: prepare<[string, number, number], MessageRow>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    ),
+
+    // sync
+    nextVersion: prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value`).pluck(),
+    headVersion: prepare<[], number>(`SELECT value FROM meta WHERE key = 'version'`).pluck(),
+    syncRows: prepare<[string, number, number], SyncRow>(
+      `SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.version, c.last_seq
+       FROM members m JOIN channels c ON c.id = m.channel_id
+       WHERE m.user_id = ? AND m.version > ?
+       ORDER BY m.version
+       LIMIT ?`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * The embedded Store: one SQLite file in WAL mode, accessed through
+ * better-sqlite3. Every operation is one synchronous transaction, so when the
+ * returned promise resolves the transaction has committed (and, with
+ * synchronous=FULL, is on disk).
+ */
+export class SqliteStore implements Store {
+  private readonly q: Statements;
+
+  private constructor(private readonly db: Sqlite.Database) {
+    this.q = prepareStatements(db);
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    if (options.path !== ':memory:' && !options.path.startsWith('file:')) {
+      mkdirSync(dirname(options.path), { recursive: true });
+    }
+    const db = new Sqlite(options.path);
+    try {
+      // busy_timeout first: switching to WAL needs a lock another process may hold.
+      db.pragma('busy_timeout = 5000');
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new SqliteStore(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** A write transaction; IMMEDIATE takes the write lock up front instead of upgrading mid-way. */
+  private write<R>(fn: () => R): R {
+    return this.db.transaction(fn).immediate();
+  }
+
+  /** A read transaction, for reads of several statements that must see one snapshot. */
+  private read<R>(fn: () => R): R {
+    return this.db.transaction(fn).deferred();
+  }
+
+  /**
+   * Takes the next value of the store-wide sync counter. Called once per
+   * channel per transaction (not once per transaction): a user's rows in two
+   * channels touched by the same commit must get distinct versions, or a sync
+   * page ending between them would skip the second.
+   */
+  private nextVersion(): number {
+    return this.q.nextVersion.get()!;
+  }
+
+  // --- accounts -------------------------------------------------------------
+
+  async createUser(user: UserRecord): Promise<void> {
+    this.write(() => {
+      if (this.q.userByUsername.get(user.username)) throw new AppError('username_taken');
+      this.q.insertUser.run(user.id, user.username, user.displayName, user.passwordHash, user.createdAt, user.lastSeen);
+    });
+  }
+
+  async getUser(id: string): Promise<UserRecord | null> {
+    const row = this.q.userById.get(id);
+    return row ? toUser(row) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    const row = this.q.userByUsername.get(username);
+    return row ? toUser(row) : null;
+  }
+
+  async getUsers(ids: readonly string[]): Promise<UserRecord[]> {
+    if (ids.length === 0) return [];
+    return this.q.usersByIds.all(JSON.stringify(ids)).map(toUser);
+  }
+
+  async searchUsers(prefix: string, limit: number): Promise<UserRecord[]> {
+    // Every string starting with `prefix` sorts below prefix + U+FFFF (usernames are ASCII).
+    return this.q.searchUsers.all(prefix, `${prefix}\uffff`, Math.max(0, limit)).map(toUser);
+  }
+
+  async updateDisplayName(userId: string, displayName: string): Promise<void> {
+    this.q.updateDisplayName.run(displayName, userId);
+  }
+
+  async setLastSeen(userId: string, at: number): Promise<void> {
+    this.q.setLastSeen.run(at, userId);
+  }
+
+  async createDevice(device: DeviceRecord, tokenHash: string): Promise<void> {
+    this.q.insertDevice.run(
+      device.id,
+      device.userId,
+      device.name,
+      device.platform,
+      tokenHash,
+      device.createdAt,
+      device.lastActiveAt,
+    );
+  }
+
+  async findDeviceByTokenHash(tokenHash: string): Promise<{ device: DeviceRecord; user: UserRecord } | null> {
+    const row = this.q.deviceByToken.get(tokenHash);
+    if (!row) return null;
+    return {
+      device: toDevice(row),
+      user: toUser({
+        id: row.u_id,
+        username: row.u_username,
+        display_name: row.u_display_name,
+        password_hash: row.u_password_hash,
+        created_at: row.u_created_at,
+        last_seen: row.u_last_seen,
+      }),
+    };
+  }
+
+  async listDevices(userId: string): Promise<DeviceRecord[]> {
+    return this.q.devicesByUser.all(userId).map(toDevice);
+  }
+
+  async revokeDevice(userId: string, deviceId: string, at: number): Promise<boolean> {
+    return this.q.revokeDevice.run(at, deviceId, userId).changes > 0;
+  }
+
+  async touchDevice(deviceId: string, at: number): Promise<void> {
+    this.q.touchDevice.run(at, deviceId);
+  }
+
+  // --- channels -------------------------------------------------------------
+
+  async getOrCreateDirect(
+    id: string,
+    userA: string,
+    userB: string,
+    createdAt: number,
+  ): Promise<{ channel: ChannelRecord; created: boolean }> {
+    if (userA === userB) throw new AppError('bad_request', 'A direct channel needs two different users.');
+    // JSON keeps the pair unambiguous whatever characters the ids contain.
+    const directKey = JSON.stringify(userA < userB ? [userA, userB] : [userB, userA]);
+    return this.write(() => {
+      const existing = this.q.channelByDirectKey.get(directKey);
+      if (existing) return { channel: toChannel(existing), created: false };
+      this.q.insertChannel.run(id, 'direct', null, directKey, userA, createdAt, 0, 2, createdAt);
+      // A new channel is news to both users' other devices.
+      const version = this.nextVersion();
+      this.q.insertMember.run(id, userA, 'member', createdAt, 1, version);
+      this.q.insertMember.run(id, userB, 'member', createdAt, 1, version);
+      return { channel: toChannel(this.q.channelById.get(id)!), created: true };
+    });
+  }
+
+  async createGroup(group: NewGroup): Promise<ChannelChangeResult> {
+    const others = [...new Set(group.memberIds)].filter((userId) => userId !== group.ownerId);
+    const at = group.createdAt;
+    return this.write(() => {
+      this.q.insertChannel.run(group.id, 'group', group.name, null, group.ownerId, at, 1, others.length + 1, at);
+      const version = this.nextVersion();
+      this.q.insertMember.run(group.id, group.ownerId, 'owner', at, 1, version);
+      for (const userId of others) this.q.insertMember.run(group.id, userId, 'member', at, 1, version);
+      const message = this.insertSystemMessage(group.id, 1, group.ownerId, group.system, at);
+      return {
+        channel: toChannel(this.q.channelById.get(group.id)!),
+        message,
+        recipients: [group.ownerId, ...others],
+      };
+    });
+  }
+
+  async getChannel(channelId: string): Promise<ChannelRecord | null> {
+    const row = this.q.channelById.get(channelId);
+    return row ? toChannel(row) : null;
+  }
+
+  async getMember(channelId: string, userId: string): Promise<MemberRecord | null> {
+    const row = this.q.member.get(channelId, userId);
+    return row ? toMember(row) : null;
+  }
+
+  async listMembers(channelId: string): Promise<MemberRecord[]> {
+    return this.q.currentMembers.all(channelId).map(toMember);
+  }
+
+  async changeChannel(
+    channelId: string,
+    decide: (state: ChannelState) => ChannelChange,
+    at: number,
+  ): Promise<ChannelChangeResult | null> {
+    // `decide` runs inside the transaction: if it throws, better-sqlite3 rolls
+    // back and rethrows, so a refused change writes nothing.
+    return this.write(() => {
+      const channelRow = this.q.channelById.get(channelId);
+      if (!channelRow) return null;
+      const members = this.q.currentMembers.all(channelId).map(toMember);
+      const change = decide({ channel: toChannel(channelRow), members });
+      const seq = channelRow.last_seq + 1;
+      let memberCount = channelRow.member_count;
+
+      for (const { userId, role } of change.add ?? []) {
+        const existing = this.q.member.get(channelId, userId);
+        if (existing && existing.left_seq === null) throw new AppError('already_member');
+        if (existing) this.q.rejoinMember.run(role, at, seq, channelId, userId);
+        // The version is set below together with everyone else's.
+        else this.q.insertMember.run(channelId, userId, role, at, seq, 0);
+        memberCount++;
+      }
+      for (const userId of change.remove ?? []) {
+        if (this.q.removeMember.run(seq, channelId, userId).changes === 0) throw new AppError('not_member');
+        memberCount--;
+      }
+      for (const { userId, role } of change.roles ?? []) {
+        if (this.q.setRole.run(role, channelId, userId).changes === 0) throw new AppError('not_member');
+      }
+
+      const message = this.insertSystemMessage(channelId, seq, change.system.actorId, change.system, at);
+      this.q.setChannelAfterChange.run(change.rename ?? null, seq, memberCount, at, channelId);
+      // Members removed by this change have left_seq = seq: they get the version
+      // bump (sync shows them `left`) and the event, and nothing after it.
+      const recipients = this.q.bumpCurrentAndLeaving.all(this.nextVersion(), channelId, seq);
+      return { channel: toChannel(this.q.channelById.get(channelId)!), message, recipients };
+    });
+  }
+
+  async listMemberships(userId: string): Promise<MembershipView[]> {
+    return this.q.memberships.all(userId).map((row) => ({
+      channel: toChannel({
+        id: row.c_id,
+        kind: row.c_kind,
+        name: row.c_name,
+        created_by: row.c_created_by,
+        created_at: row.c_created_at,
+        last_seq: row.c_last_seq,
+        member_count: row.c_member_count,
+      }),
+      member: toMember(row),
+      lastMessage:
+        row.msg_seq === null
+          ? null
+          : toMessage({
+              channel_id: row.msg_channel_id!,
+              seq: row.msg_seq,
+              sender_id: row.msg_sender_id!,
+              client_id: row.msg_client_id!,
+              kind: row.msg_kind!,
+              text: row.msg_text!,
+              system: row.msg_system,
+              created_at: row.msg_created_at!,
+            }),
+      peerId: row.peer_id,
+    }));
+  }
+
+  async listDirectPeers(userId: string): Promise<string[]> {
+    return this.q.directPeers.all(userId);
+  }
+
+  // --- messages -------------------------------------------------------------
+
+  async appendMessages(requests: readonly AppendRequest[], at: number): Promise<AppendBatchResult> {
+    return this.write(() => {
+      // Per channel seen in this batch: its running last_seq (null: no such channel).
+      const heads = new Map<string, { lastSeq: number; grew: boolean } | null>();
+      // Per (channel, sender): the seq the sender's watermarks move to, applied once at the end.
+      const senders = new Map<string, { channelId: string; senderId: string; seq: number }>();
+      const results: AppendResult[] = [];
+
+      for (const req of requests) {
+        let head = heads.get(req.channelId);
+        if (head === undefined) {
+          const row = this.q.channelById.get(req.channelId);
+          head = row ? { lastSeq: row.last_seq, grew: false } : null;
+          heads.set(req.channelId, head);
+        }
+        if (head === null) {
+          results.push({ ok: false, code: 'channel_not_found' });
+          continue;
+        }
+        const member = this.q.member.get(req.channelId, req.senderId);
+        if (!member || member.left_seq !== null) {
+          results.push({ ok: false, code: 'not_member' });
+          continue;
+        }
+        // Messages of this batch are already inserted, so this also catches a
+        // key repeated within the batch.
+        const existing = this.q.messageBySendKey.get(req.channelId, req.senderDeviceId, req.clientId);
+        if (existing) {
+          results.push(
+            existing.text === req.text
+              ? { ok: true, message: toMessage(existing), duplicate: true }
+              : { ok: false, code: 'idempotency_conflict' },
+          );
+          continue;
+        }
+        const seq = head.lastSeq + 1;
+        this.q.insertMessage.run(req.channelId, seq, req.senderId, req.senderDeviceId, req.clientId, 'text', req.text, null, at);
+        head.lastSeq = seq;
+        head.grew = true;
+        senders.set(JSON.stringify([req.channelId, req.senderId]), { channelId: req.channelId, senderId: req.senderId, seq });
+        results.push({
+          ok: true,
+          message: { channelId: req.channelId, seq, senderId: req.senderId, clientId: req.clientId, kind: 'text', text: req.text, createdAt: at },
+          duplicate: false,
+        });
+      }
+
+      for (const { channelId, senderId, seq } of senders.values()) {
+        this.q.raiseSenderWatermarks.run(seq, seq, channelId, senderId);
+      }
+      const recipients = new Map<string, string[]>();
+      for (const [channelId, head] of heads) {
+        if (!head?.grew) continue;
+        this.q.setChannelHead.run(head.lastSeq, at, channelId);
+        recipients.set(channelId, this.q.bumpCurrent.all(this.nextVersion(), channelId));
+      }
+      return { results, recipients };
+    });
+  }
+
+  async getMessages(channelId: string, range: HistoryRange): Promise<HistoryPage> {
+    const limit = Math.max(0, Math.floor(range.limit));
+    // Exclusive upper bound combining `before` and `maxSeq`.
+    const upper = Math.min(range.before ?? NO_BOUND, range.maxSeq !== undefined ? range.maxSeq + 1 : NO_BOUND);
+    if (range.after !== undefined) {
+      // Forward from `after` (also when `before` is given: the oldest end of the window).
+      const rows = this.q.messagesAscending.all(channelId, range.after, upper, limit + 1);
+      return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
+    }
+    // Backward from `before` (or from the newest message).
+    const rows = this.q.messagesDescending.all(channelId, upper, limit + 1);
+    return { messages: rows.slice(0, limit).reverse().map(toMessage), hasMore: rows.length > limit };
+  }
+
+  // --- sync and receipts ----------------------------------------------------
+
+  async sync(userId: string, cursor: string | null, limit: number): Promise<SyncPage> {
+    return this.read(() => {
+      const head = this.q.headVersion.get()!;
+      if (cursor === null) return { cursor: String(head), hasMore: false, entries: [] };
+      const from = CURSOR_PATTERN.test(cursor) ? Number(cursor) : NaN;
+      if (!Number.isSafeInteger(from) || from > head) throw new AppError('bad_request', 'Unknown sync cursor.');
+
+      const pageSize = Math.max(1, Math.floor(limit));
+      const rows = this.q.syncRows.all(userId, from, pageSize + 1);
+      const hasMore = rows.length > pageSize;
+      const page = rows.slice(0, pageSize);
+      const entries = page.map(
+        (r): SyncEntry => ({
+          channelId: r.channel_id,
+          lastSeq: r.left_seq === null ? r.last_seq : Math.min(r.last_seq, r.left_seq),
+          joinedSeq: r.joined_seq,
+          readSeq: r.read_seq,
+          left: r.left_seq !== null,
+        }),
+      );
+      // A complete page has seen every row of this user up to the head (same
+      // snapshot), so the client may jump there and skip other users' versions.
+      const next = hasMore ? page[page.length - 1]!.version : head;
+      return { cursor: String(next), hasMore, entries };
+    });
+  }
+
+  async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
+    if (updates.length === 0) return [];
+    return this.write(() => {
+      // Keyed by (channel, user) so a row updated twice is reported once, with its final values.
+      const changed = new Map<string, ReceiptChange>();
+      const channels = new Map<string, number | null>();
+      for (const u of updates) {
+        let lastSeq = channels.get(u.channelId);
+        if (lastSeq === undefined) {
+          lastSeq = this.q.channelById.get(u.channelId)?.last_seq ?? null;
+          channels.set(u.channelId, lastSeq);
+        }
+        if (lastSeq === null) continue;
+        const m = this.q.member.get(u.channelId, u.userId);
+        if (!m) continue;
+        const readable = m.left_seq === null ? lastSeq : Math.min(lastSeq, m.left_seq);
+        const readSeq = Math.max(m.read_seq, Math.min(u.readSeq ?? 0, readable));
+        const deliveredSeq = Math.max(m.delivered_seq, readSeq, Math.min(u.deliveredSeq ?? 0, readable));
+        if (readSeq === m.read_seq && deliveredSeq === m.delivered_seq) continue;
+        // Only the reader's own devices care about their read watermark through
+        // sync; delivered alone is live-only information and bumps nothing.
+        const version = readSeq !== m.read_seq ? this.nextVersion() : null;
+        this.q.setWatermarks.run(deliveredSeq, readSeq, version, u.channelId, u.userId);
+        changed.set(JSON.stringify([u.channelId, u.userId]), { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
+      }
+      return [...changed.values()];
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  private insertSystemMessage(
+    channelId: string,
+    seq: number,
+    actorId: string,
+    system: { text: string; event: SystemEvent },
+    at: number,
+  ): Message {
+    // No device sent it, and the client id only has to be unique in the channel.
+    const clientId = `sys:${channelId}:${seq}`;
+    this.q.insertMessage.run(channelId, seq, actorId, null, clientId, 'system', system.text, JSON.stringify(system.event), at);
+    return { channelId, seq, senderId: actorId, clientId, kind: 'system', text: system.text, createdAt: at, system: system.event };
+  }
+}
+
+// --- row → record mapping ------------------------------------------------------
+
+function toUser(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    passwordHash: r.password_hash,
+    createdAt: r.created_at,
+    lastSeen: r.last_seen,
+  };
+}
+
+function toDevice(r: DeviceRow): DeviceRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    platform: r.platform,
+    createdAt: r.created_at,
+    lastActiveAt: r.last_active_at,
+  };
+}
+
+function toChannel(r: ChannelRow): ChannelRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    lastSeq: r.last_seq,
+    memberCount: r.member_count,
+  };
+}
+
+function toMember(r: MemberRow): MemberRecord {
+  return {
+    channelId: r.channel_id,
+    userId: r.user_id,
+    role: r.role,
+    joinedAt: r.joined_at,
+    joinedSeq: r.joined_seq,
+    leftSeq: r.left_seq,
+    deliveredSeq: r.delivered_seq,
+    readSeq: r.read_seq,
+  };
+}
+
+function toMessage(r: MessageRow): Message {
+  const message: Message = {
+    channelId: r.channel_id,
+    seq: r.seq,
+    senderId: r.sender_id,
+    clientId: r.client_id,
+    kind: r.kind,
+    text: r.text,
+    createdAt: r.created_at,
+  };
+  // Text messages have no `system` key at all (not even undefined), so records compare equal.
+  if (r.system !== null) message.system = JSON.parse(r.system) as SystemEvent;
+  return message;
+}

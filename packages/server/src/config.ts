@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+
+/*
+ * The one configuration schema. Every setting has an environment variable, a
+ * default and a description; `docs/configuration.md` is generated from this
+ * table (`npm run docs:config`). Nothing below the loader reads process.env.
+ */
+
+type Kind = 'string' | 'int' | 'bool' | 'enum';
+
+interface Setting<T> {
+  env: string;
+  kind: Kind;
+  default: T;
+  description: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+}
+
+function setting<T>(s: Setting<T>): Setting<T> {
+  return s;
+}
+
+export const SETTINGS = {
+  host: setting({ env: 'HOST', kind: 'string', default: '0.0.0.0', description: 'Address to listen on.' }),
+  port: setting({ env: 'PORT', kind: 'int', default: 8080, min: 0, max: 65535, description: 'TCP port for HTTP and WebSocket (0 picks a free port).' }),
+  dataDir: setting({ env: 'DATA_DIR', kind: 'string', default: './data', description: 'Directory for the embedded SQLite database and other local state.' }),
+  sqliteSynchronous: setting({
+    env: 'SQLITE_SYNCHRONOUS', kind: 'enum', default: 'full', values: ['full', 'normal'] as const,
+    description: '`full` fsyncs every commit (survives power loss); `normal` survives process crashes only. Acks are sent after the commit either way.',
+  }),
+  logLevel: setting({
+    env: 'LOG_LEVEL', kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+    description: 'Minimum level of the JSON logs written to stdout.',
+  }),
+  maxGroupMembers: setting({ env: 'MAX_GROUP_MEMBERS', kind: 'int', default: 100, min: 2, max: 10_000, description: 'Most members a group may have; one more is refused with `group_full`.' }),
+  heartbeatMs: setting({ env: 'HEARTBEAT_MS', kind: 'int', default: 10_000, min: 100, max: 300_000, description: 'How often clients are told to send `ping`.' }),
+  presenceTimeoutMs: setting({ env: 'PRESENCE_TIMEOUT_MS', kind: 'int', default: 30_000, min: 200, max: 3_600_000, description: 'Silence after which a connection is closed and, if it was the user\'s last, the user goes offline.' }),
+  scryptCost: setting({ env: 'SCRYPT_LOG2_N', kind: 'int', default: 17, min: 10, max: 20, description: 'log2 of the scrypt cost N for password hashes (OWASP: N=2^17, r=8, p=1). Lower only for tests.' }),
+  maxOutboundBytes: setting({ env: 'MAX_OUTBOUND_BYTES', kind: 'int', default: 8 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, description: 'Bytes queued to one socket before it is closed as too slow (4100); it resumes by sync.' }),
+  commitBatchSize: setting({ env: 'COMMIT_BATCH_SIZE', kind: 'int', default: 512, min: 1, max: 10_000, description: 'Most sends committed in one transaction (group commit).' }),
+  receiptFlushMs: setting({ env: 'RECEIPT_FLUSH_MS', kind: 'int', default: 200, min: 10, max: 10_000, description: 'Delivered/read watermarks are written and broadcast at most this often per node.' }),
+  shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 5_000, min: 0, max: 120_000, description: 'On SIGTERM, how long to wait for clients to leave after being told to reconnect.' }),
+  trustProxy: setting({ env: 'TRUST_PROXY', kind: 'bool', default: false, description: 'Trust X-Forwarded-* headers from a reverse proxy.' }),
+} as const;
+
+type SettingValue<S> = S extends Setting<infer T> ? T : never;
+export type Config = { -readonly [K in keyof typeof SETTINGS]: SettingValue<(typeof SETTINGS)[K]> } & {
+  sqliteSynchronous: 'full' | 'normal';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parse(key: string, s: Setting<unknown>, raw: string, problems: string[]): unknown {
+  switch (s.kind) {
+    case 'string':
+      return raw;
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      problems.push(`${s.env}: expected true or false, got ${JSON.stringify(raw)}`);
+      return s.default;
+    case 'enum':
+      if (s.values?.includes(raw)) return raw;
+      problems.push(`${s.env}: expected one of ${s.values?.join(', ')}, got ${JSON.stringify(raw)}`);
+      return s.default;
+    case 'int': {
+      const n = Number(raw);
+      if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n)) {
+        problems.push(`${s.env}: expected an integer, got ${JSON.stringify(raw)}`);
+        return s.default;
+      }
+      if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) {
+        problems.push(`${s.env}: ${n} is outside ${s.min}..${s.max}`);
+      }
+      return n;
+    }
+  }
+  void key;
+}
+
+/** Builds a config from environment variables; reports every problem at once. */
+export function loadConfig(env: Record<string, string | undefined> = {}, overrides: Partial<Config> = {}): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[s.env];
+    out[key] = raw === undefined || raw === '' ? s.default : parse(key, s, raw, problems);
+  }
+  Object.assign(out, overrides);
+  const config = out as Config;
+  if (config.presenceTimeoutMs <= config.heartbeatMs) {
+    problems.push('PRESENCE_TIMEOUT_MS must be larger than HEARTBEAT_MS');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+export function databasePath(config: Config): string {
+  return join(config.dataDir, 'confab.db');
+}

@@ -1,0 +1,56 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { MAX_SMALL_BODY_BYTES, type ErrorBody } from '@confab/protocol';
+import { AppError, toErrorBody } from '../errors.js';
+import { typeboxValidatorCompiler } from './validator.js';
+
+export interface HttpOptions {
+  logLevel: string;
+  trustProxy: boolean;
+}
+
+/**
+ * Fastify with Confab's error contract: every failure is an ErrorBody with a
+ * stable code. Schema failures are `bad_request`; oversized bodies are refused
+ * by the parser before any JSON is read.
+ */
+export function createHttpApp(opts: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: opts.logLevel },
+    trustProxy: opts.trustProxy,
+    bodyLimit: MAX_SMALL_BODY_BYTES,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  app.setValidatorCompiler(typeboxValidatorCompiler);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let body: ErrorBody;
+    let status: number;
+    if (error instanceof AppError) {
+      body = toErrorBody(error);
+      status = error.status;
+    } else if (error.validation || error.code === 'FST_ERR_VALIDATION') {
+      body = { code: 'bad_request', message: error.message, retryable: false };
+      status = 400;
+    } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      body = { code: 'frame_too_large', message: 'Request body too large.', retryable: false };
+      status = 413;
+    } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      // Parser errors: malformed JSON, wrong content type, empty body.
+      body = { code: 'bad_request', message: error.message, retryable: false };
+      status = 400;
+    } else {
+      request.log.error({ err: error }, 'request failed');
+      body = toErrorBody(error);
+      status = 500;
+    }
+    void reply.status(status).send(body);
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.status(404).send({ code: 'not_found', message: 'No such route.', retryable: false } satisfies ErrorBody);
+  });
+
+  return app;
+}

@@ -1,0 +1,81 @@
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_HISTORY_PAGE_SIZE,
+  MAX_SYNC_PAGE_SIZE,
+  checkMessageText,
+  type HistoryResponse,
+  type SendResponse,
+  type SyncResponse,
+} from '@confab/protocol';
+import type { Session } from '../accounts/accounts-service.js';
+import { AppError } from '../errors.js';
+import type { Fanout } from '../realtime/fanout.js';
+import type { AppendBatchResult, AppendRequest, Store } from '../store/store.js';
+import { SendBatcher } from './send-batcher.js';
+
+export interface MessagesMetrics {
+  committed(count: number): void;
+  batch(size: number, seconds: number): void;
+}
+
+export class MessagesService {
+  private readonly batcher: SendBatcher;
+
+  constructor(
+    private readonly store: Store,
+    fanout: Fanout,
+    opts: { maxBatch: number; now: () => number; metrics: MessagesMetrics },
+  ) {
+    this.batcher = new SendBatcher(store, {
+      maxBatch: opts.maxBatch,
+      now: opts.now,
+      onBatch: (size, seconds) => opts.metrics.batch(size, seconds),
+      onCommitted: (_requests: readonly AppendRequest[], { results, recipients }: AppendBatchResult) => {
+        let fresh = 0;
+        // results are in request order, which within a channel is seq order.
+        for (const r of results) {
+          if (!r.ok || r.duplicate) continue;
+          fresh++;
+          fanout.message(r.message, recipients.get(r.message.channelId) ?? []);
+        }
+        opts.metrics.committed(fresh);
+      },
+    });
+  }
+
+  /** Commits a text message; resolves only once it is durable. */
+  async send(session: Session, channelId: string, clientId: string, text: string): Promise<SendResponse> {
+    const refusal = checkMessageText(text);
+    if (refusal) throw new AppError(refusal);
+    const result = await this.batcher.submit({
+      channelId,
+      senderId: session.user.id,
+      senderDeviceId: session.device.id,
+      clientId,
+      text,
+    });
+    if (!result.ok) throw new AppError(result.code);
+    const { message, duplicate } = result;
+    return { channelId: message.channelId, seq: message.seq, createdAt: message.createdAt, duplicate };
+  }
+
+  async history(session: Session, channelId: string, q: { before?: number; after?: number; limit?: number }): Promise<HistoryResponse> {
+    const member = await this.store.getMember(channelId, session.user.id);
+    if (!member) {
+      throw new AppError((await this.store.getChannel(channelId)) ? 'not_member' : 'channel_not_found');
+    }
+    const limit = Math.min(q.limit ?? DEFAULT_PAGE_SIZE, MAX_HISTORY_PAGE_SIZE);
+    // A former member keeps read access up to the event that removed them.
+    const range = { limit, ...(q.before !== undefined && { before: q.before }), ...(q.after !== undefined && { after: q.after }), ...(member.leftSeq !== null && { maxSeq: member.leftSeq }) };
+    return this.store.getMessages(channelId, range);
+  }
+
+  async sync(session: Session, cursor: string | undefined, limit: number | undefined): Promise<SyncResponse> {
+    const page = await this.store.sync(session.user.id, cursor ?? null, Math.min(limit ?? 100, MAX_SYNC_PAGE_SIZE));
+    return { cursor: page.cursor, hasMore: page.hasMore, channels: page.entries };
+  }
+
+  drained(): Promise<void> {
+    return this.batcher.drained();
+  }
+}

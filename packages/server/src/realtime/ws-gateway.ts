@@ -1,0 +1,229 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import {
+  AUTH_SUBPROTOCOL_PREFIX,
+  CloseCode,
+  ERROR_CODES,
+  MAX_FRAME_BYTES,
+  MAX_MESSAGE_CODE_POINTS,
+  PROTOCOL_NAME,
+  WS_PATH,
+  type ClientFrame,
+  type ErrorFrame,
+} from '@confab/protocol';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { AccountsService, Session } from '../accounts/accounts-service.js';
+import type { MessagesService } from '../messages/messages-service.js';
+import type { ReceiptsService } from '../messages/receipts-service.js';
+import type { PresenceService } from '../presence/presence-service.js';
+import type { MembershipCache } from '../channels/membership-cache.js';
+import { AppError, toErrorBody } from '../errors.js';
+import type { Fanout } from './fanout.js';
+import { Connection } from './connection.js';
+import type { ConnectionRegistry } from './connection-registry.js';
+import { decodeClientFrame } from './frame-decoder.js';
+
+export interface GatewayLogger {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface GatewayMetrics {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  bytesWritten(bytes: number): void;
+  sendAck(seconds: number): void;
+}
+
+export interface GatewayDeps {
+  accounts: AccountsService;
+  messages: MessagesService;
+  receipts: ReceiptsService;
+  presence: PresenceService;
+  members: MembershipCache;
+  fanout: Fanout;
+  registry: ConnectionRegistry;
+  log: GatewayLogger;
+  metrics: GatewayMetrics;
+  config: { heartbeatMs: number; presenceTimeoutMs: number; maxOutboundBytes: number; maxGroupMembers: number };
+  now: () => number;
+}
+
+const MAX_CONSECUTIVE_ERRORS = 20;
+const TYPING_MIN_INTERVAL_MS = 1_000;
+
+/** Reads the bearer token from the offered subprotocols or the Authorization header. */
+function tokenOf(req: IncomingMessage): string | undefined {
+  const offered = req.headers['sec-websocket-protocol'];
+  if (offered) {
+    for (const p of offered.split(',')) {
+      const proto = p.trim();
+      if (proto.startsWith(AUTH_SUBPROTOCOL_PREFIX)) return proto.slice(AUTH_SUBPROTOCOL_PREFIX.length);
+    }
+  }
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  return undefined;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * The WebSocket transport. It authenticates during the HTTP upgrade, before
+ * any per-connection state exists, then turns frames into service calls.
+ */
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly sweeper: NodeJS.Timeout;
+  private accepting = true;
+  private readonly lastTyping = new WeakMap<Connection, Map<string, number>>();
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // Echo only the version protocol; the auth "protocol" is never echoed.
+      handleProtocols: (protocols) => (protocols.has(PROTOCOL_NAME) ? PROTOCOL_NAME : false),
+    });
+    const interval = Math.max(50, Math.min(1_000, Math.floor(deps.config.presenceTimeoutMs / 4)));
+    this.sweeper = setInterval(() => this.sweep(), interval);
+    this.sweeper.unref();
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.upgrade(req, socket, head);
+    });
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== WS_PATH) return refuse(socket, 404, 'Not Found');
+    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+    let session: Session | null;
+    try {
+      session = await this.deps.accounts.authenticate(tokenOf(req));
+    } catch (err) {
+      this.deps.log.error({ err }, 'authentication failed');
+      return refuse(socket, 503, 'Service Unavailable');
+    }
+    if (!session) return refuse(socket, 401, 'Unauthorized');
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, session));
+  }
+
+  private open(ws: WebSocket, session: Session): void {
+    const { config, registry, metrics, now } = this.deps;
+    const conn = new Connection(randomUUID(), session, ws, config.maxOutboundBytes, now(), (bytes) => metrics.bytesWritten(bytes));
+    registry.add(conn);
+    metrics.connectionOpened();
+    let errors = 0;
+
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      conn.lastSeenAt = now();
+      if (isBinary) return this.fail(conn, { code: 'bad_request', message: 'Frames are JSON text.' }, ++errors);
+      const decoded = decodeClientFrame(data.toString());
+      if (!decoded.ok) {
+        const { ok: _ok, ...rest } = decoded;
+        return this.fail(conn, rest, ++errors);
+      }
+      errors = 0;
+      this.handle(conn, decoded.frame).catch((err) => {
+        const frame = decoded.frame;
+        const body = toErrorBody(err);
+        if (body.code === 'internal') this.deps.log.error({ err, type: frame.type }, 'frame handler failed');
+        conn.send({ type: 'error', ...body, ...(frame.type === 'send' && { id: frame.id }), ...('ref' in frame && frame.ref !== undefined && { ref: frame.ref }) });
+      });
+    });
+    ws.on('error', (err) => this.deps.log.warn({ err: err.message, userId: conn.userId }, 'websocket error'));
+    ws.on('close', () => {
+      conn.closed = true;
+      registry.remove(conn);
+      metrics.connectionClosed();
+      this.deps.presence.disconnected(conn.userId, conn.id, conn.lastSeenAt).catch((err) => this.deps.log.error({ err }, 'presence disconnect failed'));
+    });
+
+    conn.send({
+      type: 'welcome',
+      userId: session.user.id,
+      deviceId: session.device.id,
+      connectionId: conn.id,
+      heartbeatMs: config.heartbeatMs,
+      presenceTimeoutMs: config.presenceTimeoutMs,
+      serverTime: now(),
+      limits: { maxMessageCodePoints: MAX_MESSAGE_CODE_POINTS, maxFrameBytes: MAX_FRAME_BYTES, maxGroupMembers: config.maxGroupMembers },
+    });
+    this.deps.presence.connected(conn.userId, conn.id).catch((err) => this.deps.log.error({ err }, 'presence connect failed'));
+  }
+
+  private fail(conn: Connection, err: Omit<ErrorFrame, 'type' | 'retryable'>, consecutive: number): void {
+    conn.send({ type: 'error', retryable: ERROR_CODES[err.code].retryable, ...err });
+    if (consecutive >= MAX_CONSECUTIVE_ERRORS) conn.close(CloseCode.TOO_MANY_ERRORS, 'too many invalid frames');
+  }
+
+  private async handle(conn: Connection, frame: ClientFrame): Promise<void> {
+    const { session } = conn;
+    switch (frame.type) {
+      case 'ping':
+        this.deps.presence.heartbeat(conn.userId, conn.id);
+        conn.send({ type: 'pong', ...(frame.t !== undefined && { t: frame.t }), serverTime: this.deps.now() });
+        return;
+      case 'send': {
+        const started = performance.now();
+        const ack = await this.deps.messages.send(session, frame.channelId, frame.id, frame.text);
+        this.deps.metrics.sendAck((performance.now() - started) / 1000);
+        conn.send({ type: 'ack', id: frame.id, ...ack });
+        return;
+      }
+      case 'read':
+      case 'delivered':
+        await this.deps.receipts.report(session, frame.channelId, frame.type, frame.seq);
+        return;
+      case 'typing': {
+        const members = await this.deps.members.members(frame.channelId);
+        if (!members.has(conn.userId)) throw new AppError('not_member');
+        let last = this.lastTyping.get(conn);
+        if (!last) this.lastTyping.set(conn, (last = new Map()));
+        const now = this.deps.now();
+        if (now - (last.get(frame.channelId) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
+        last.set(frame.channelId, now);
+        this.deps.fanout.typing(frame.channelId, conn.userId, [...members].filter((id) => id !== conn.userId));
+        return;
+      }
+    }
+  }
+
+  /** Closes connections that have been silent longer than the presence timeout. */
+  private sweep(): void {
+    const cutoff = this.deps.now() - this.deps.config.presenceTimeoutMs;
+    for (const conn of this.deps.registry.all) {
+      if (conn.lastSeenAt < cutoff) conn.close(CloseCode.HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+    }
+  }
+
+  /** Closes every socket of a device, e.g. after logout. */
+  closeDevice(deviceId: string, code: number, reason: string): void {
+    for (const conn of this.deps.registry.ofDevice(deviceId)) conn.close(code, reason);
+  }
+
+  /** Stops accepting upgrades and asks every client to reconnect elsewhere. */
+  drain(): void {
+    this.accepting = false;
+    for (const conn of this.deps.registry.all) conn.send({ type: 'reconnect', reason: 'draining' });
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const conn of [...this.deps.registry.all]) conn.close(code, reason);
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.wss.close();
+  }
+}

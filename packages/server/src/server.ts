@@ -1,0 +1,145 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { CloseCode } from '@confab/protocol';
+import { AccountsService } from './accounts/accounts-service.js';
+import { MemoryBroker } from './adapters/broker/memory-broker.js';
+import { MemoryPresenceTracker } from './adapters/presence/memory-presence-tracker.js';
+import { SqliteStore } from './adapters/store/sqlite-store.js';
+import { ChannelsService } from './channels/channels-service.js';
+import { MembershipCache } from './channels/membership-cache.js';
+import { databasePath, type Config } from './config.js';
+import { createHttpApp } from './http/app.js';
+import { registerRoutes } from './http/routes.js';
+import { MessagesService } from './messages/messages-service.js';
+import { ReceiptsService } from './messages/receipts-service.js';
+import { createMetrics } from './observability/metrics.js';
+import { PresenceService } from './presence/presence-service.js';
+import type { PresenceTracker } from './presence/presence-tracker.js';
+import type { Broker } from './realtime/broker.js';
+import { ConnectionRegistry } from './realtime/connection-registry.js';
+import { Fanout } from './realtime/fanout.js';
+import { WsGateway } from './realtime/ws-gateway.js';
+import type { Store } from './store/store.js';
+
+/** Replaceable collaborators; anything not given is built from the config. */
+export interface Overrides {
+  store?: Store;
+  broker?: Broker;
+  presenceTracker?: PresenceTracker;
+  now?: () => number;
+}
+
+export interface ConfabServer {
+  /** Listens on the configured host and port; resolves with the base URL. */
+  start(): Promise<{ url: string; port: number }>;
+  /** Graceful stop: refuse new work, tell clients to reconnect, finish in-flight commits, close. */
+  stop(): Promise<void>;
+  readonly connections: number;
+}
+
+/**
+ * The composition root: the only place that maps configuration to
+ * implementations and wires the domains together.
+ */
+export function createServer(config: Config, overrides: Overrides = {}): ConfabServer {
+  const now = overrides.now ?? Date.now;
+  const store =
+    overrides.store ??
+    (config.dataDir && mkdirSync(config.dataDir, { recursive: true }),
+    SqliteStore.open({ path: databasePath(config), synchronous: config.sqliteSynchronous }));
+  const broker = overrides.broker ?? new MemoryBroker();
+  const tracker = overrides.presenceTracker ?? new MemoryPresenceTracker();
+
+  const app = createHttpApp({ logLevel: config.logLevel, trustProxy: config.trustProxy });
+  const log = app.log;
+  const metrics = createMetrics();
+  const fanout = new Fanout(broker);
+  const registry = new ConnectionRegistry();
+  const members = new MembershipCache(store);
+
+  const accounts = new AccountsService(store, {
+    scryptLog2N: config.scryptCost,
+    now,
+    onDeviceRevoked: (userId, deviceId) => fanout.deviceRevoked(userId, deviceId),
+  });
+  const messages = new MessagesService(store, fanout, { maxBatch: config.commitBatchSize, now, metrics: metrics.messages });
+  const receipts = new ReceiptsService(store, members, fanout, {
+    flushMs: config.receiptFlushMs,
+    onError: (err) => log.error({ err }, 'receipt flush failed'),
+  });
+  const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now });
+  const presence = new PresenceService(tracker, store, fanout, { now, onError: (err) => log.error({ err }, 'presence update failed') });
+  const gateway = new WsGateway({
+    accounts,
+    messages,
+    receipts,
+    presence,
+    members,
+    fanout,
+    registry,
+    log,
+    metrics: metrics.gateway,
+    config,
+    now,
+  });
+
+  broker.subscribe((event) => {
+    switch (event.kind) {
+      case 'deliver':
+        registry.deliver(event.userIds, event.payload);
+        return;
+      case 'revoke-device':
+        gateway.closeDevice(event.deviceId, CloseCode.SESSION_REVOKED, 'session revoked');
+        return;
+      case 'membership':
+        members.invalidate(event.channelId);
+        return;
+    }
+  });
+
+  let ready = false;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => (ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  registerRoutes(app, { accounts, channels, messages, presence });
+
+  let stopping: Promise<void> | undefined;
+
+  return {
+    get connections() {
+      return registry.size;
+    },
+
+    async start() {
+      await app.listen({ host: config.host, port: config.port });
+      gateway.attach(app.server);
+      ready = true;
+      const { port } = app.server.address() as AddressInfo;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      log.info({ url, dataDir: config.dataDir }, 'confab listening');
+      return { url, port };
+    },
+
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        gateway.drain();
+        // Sends already received are committed and acknowledged before any socket closes.
+        await messages.drained();
+        const deadline = Date.now() + config.shutdownGraceMs;
+        while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        gateway.closeAll(CloseCode.SERVICE_RESTART, 'server restarting');
+        gateway.close();
+        await app.close();
+        await messages.drained();
+        await receipts.close();
+        await tracker.close();
+        await broker.close();
+        await store.close();
+        log.info('confab stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createServer, type ConfabServer, type Overrides } from '../../src/server.js';
+
+export interface TestServer {
+  url: string;
+  server: ConfabServer;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Test defaults: a free port on loopback, a fresh data dir, cheap password hashing, quiet logs. */
+export function testConfig(over: Partial<Config> = {}, dataDir = mkdtempSync(join(tmpdir(), 'confab-test-'))): Config {
+  return loadConfig({}, {
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    logLevel: 'silent',
+    scryptCost: 10,
+    sqliteSynchronous: 'normal',
+    receiptFlushMs: 20,
+    shutdownGraceMs: 200,
+    ...over,
+  });
+}
+
+export async function startServer(over: Partial<Config> = {}, overrides: Overrides = {}, opts: { keepData?: boolean; dataDir?: string } = {}): Promise<TestServer> {
+  const config = testConfig(over, opts.dataDir);
+  const server = createServer(config, overrides);
+  const { url } = await server.start();
+  return {
+    url,
+    server,
+    dataDir: config.dataDir,
+    async stop() {
+      await server.stop();
+      if (!opts.keepData) rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
