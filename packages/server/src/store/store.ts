@@ -12,9 +12,12 @@ import type { ChannelKind, Message, Role, SyncEntry, SystemEvent } from '@confab
  *   `appendMessages`, which is a batch of independent per-channel appends that
  *   commit together (group commit) purely for throughput.
  * - Per channel, `seq` is gap-free from 1, assigned at commit, never reused.
- * - Sync versions are monotonic per user in commit order: a reader that has
- *   seen version V will see every later change to that user's memberships
- *   with a version > V.
+ * - Sync versions are monotonic per user in commit order and never shared by
+ *   two of one user's rows: a reader that has seen version V will see every
+ *   later change to that user's memberships with a version > V.
+ * - Watermarks: an event (message or membership change) is read and delivered
+ *   for the member who caused it; a member who joins starts just before the
+ *   event that added them, so earlier history is not counted as unread.
  * - "Not found" is `null`; rule violations raise AppError with a protocol code.
  */
 
@@ -216,10 +219,11 @@ export interface Store {
   // --- messages -----------------------------------------------------------
   /**
    * The group commit: appends every acceptable request in one transaction.
-   * Rules: the sender must be a current member; (channelId, senderDeviceId,
-   * clientId) identifies a send, so a repeat with the same text returns the
-   * original message with duplicate=true and a repeat with other text is
-   * refused with idempotency_conflict. A send also moves the sender's read and
+   * Rules: (channelId, senderDeviceId, clientId) identifies a send, so a
+   * repeat with the same text returns the original message with
+   * duplicate=true (even if the sender has since left) and a repeat with other
+   * text is refused with idempotency_conflict; a new send needs the sender to
+   * be a current member. A send also moves the sender's read and
    * delivered watermarks to its seq.
    */
   appendMessages(requests: readonly AppendRequest[], at: number): Promise<AppendBatchResult>;

@@ -166,8 +166,11 @@ function prepareStatements(db: Sqlite.Database) {
     ),
 
     // members
-    insertMember: prepare<[string, string, Role, number, number, number]>(
-      `INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version) VALUES (?, ?, ?, ?, ?, ?)`,
+    // Watermarks start just before the joining event: what came earlier is
+    // history, not unread, and the event itself is the one new thing.
+    insertMember: prepare<[string, string, Role, number, number, number, number, number]>(
+      `INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version, read_seq, delivered_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     member: prepare<[string, string], MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND user_id = ?`,
@@ -175,9 +178,11 @@ function prepareStatements(db: Sqlite.Database) {
     currentMembers: prepare<[string], MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
     ),
-    // A returning member keeps their watermarks: they may already have read up to where they left.
-    rejoinMember: prepare<[Role, number, number, string, string]>(
-      `UPDATE members SET role = ?, joined_at = ?, joined_seq = ?, left_seq = NULL WHERE channel_id = ? AND user_id = ?`,
+    // A returning member's watermarks move to just before the event, as for a new member.
+    rejoinMember: prepare<[Role, number, number, number, number, string, string]>(
+      `UPDATE members SET role = ?, joined_at = ?, joined_seq = ?, left_seq = NULL,
+         read_seq = max(read_seq, ?), delivered_seq = max(delivered_seq, ?)
+       WHERE channel_id = ? AND user_id = ?`,
     ),
     removeMember: prepare<[number, string, string]>(
       `UPDATE members SET left_seq = ? WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL`,
@@ -271,7 +276,7 @@ export class SqliteStore implements Store {
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
-    if (options.path !== ':memory:' && !options.path.startsWith('file:')) {
+    if (options.path !== ':memory:') {
       mkdirSync(dirname(options.path), { recursive: true });
     }
     const db = new Sqlite(options.path);
@@ -403,8 +408,8 @@ export class SqliteStore implements Store {
       this.q.insertChannel.run(id, 'direct', null, directKey, userA, createdAt, 0, 2, createdAt);
       // A new channel is news to both users' other devices.
       const version = this.nextVersion();
-      this.q.insertMember.run(id, userA, 'member', createdAt, 1, version);
-      this.q.insertMember.run(id, userB, 'member', createdAt, 1, version);
+      this.q.insertMember.run(id, userA, 'member', createdAt, 1, version, 0, 0);
+      this.q.insertMember.run(id, userB, 'member', createdAt, 1, version, 0, 0);
       return { channel: toChannel(this.q.channelById.get(id)!), created: true };
     });
   }
@@ -415,9 +420,11 @@ export class SqliteStore implements Store {
     return this.write(() => {
       this.q.insertChannel.run(group.id, 'group', group.name, null, group.ownerId, at, 1, others.length + 1, at);
       const version = this.nextVersion();
-      this.q.insertMember.run(group.id, group.ownerId, 'owner', at, 1, version);
-      for (const userId of others) this.q.insertMember.run(group.id, userId, 'member', at, 1, version);
+      this.q.insertMember.run(group.id, group.ownerId, 'owner', at, 1, version, 0, 0);
+      for (const userId of others) this.q.insertMember.run(group.id, userId, 'member', at, 1, version, 0, 0);
       const message = this.insertSystemMessage(group.id, 1, group.ownerId, group.system, at);
+      // Like a send, an event one causes is read by its author.
+      this.q.raiseSenderWatermarks.run(1, 1, group.id, group.ownerId);
       return {
         channel: toChannel(this.q.channelById.get(group.id)!),
         message,
@@ -458,9 +465,9 @@ export class SqliteStore implements Store {
       for (const { userId, role } of change.add ?? []) {
         const existing = this.q.member.get(channelId, userId);
         if (existing && existing.left_seq === null) throw new AppError('already_member');
-        if (existing) this.q.rejoinMember.run(role, at, seq, channelId, userId);
+        if (existing) this.q.rejoinMember.run(role, at, seq, seq - 1, seq - 1, channelId, userId);
         // The version is set below together with everyone else's.
-        else this.q.insertMember.run(channelId, userId, role, at, seq, 0);
+        else this.q.insertMember.run(channelId, userId, role, at, seq, 0, seq - 1, seq - 1);
         memberCount++;
       }
       for (const userId of change.remove ?? []) {
@@ -472,6 +479,7 @@ export class SqliteStore implements Store {
       }
 
       const message = this.insertSystemMessage(channelId, seq, change.system.actorId, change.system, at);
+      this.q.raiseSenderWatermarks.run(seq, seq, channelId, change.system.actorId);
       this.q.setChannelAfterChange.run(change.rename ?? null, seq, memberCount, at, channelId);
       // Members removed by this change have left_seq = seq: they get the version
       // bump (sync shows them `left`) and the event, and nothing after it.
@@ -534,11 +542,8 @@ export class SqliteStore implements Store {
           results.push({ ok: false, code: 'channel_not_found' });
           continue;
         }
-        const member = this.q.member.get(req.channelId, req.senderId);
-        if (!member || member.left_seq !== null) {
-          results.push({ ok: false, code: 'not_member' });
-          continue;
-        }
+        // The send key is checked before membership: a retry of a send that
+        // committed before its sender was removed still gets its original ack.
         // Messages of this batch are already inserted, so this also catches a
         // key repeated within the batch.
         const existing = this.q.messageBySendKey.get(req.channelId, req.senderDeviceId, req.clientId);
@@ -548,6 +553,11 @@ export class SqliteStore implements Store {
               ? { ok: true, message: toMessage(existing), duplicate: true }
               : { ok: false, code: 'idempotency_conflict' },
           );
+          continue;
+        }
+        const member = this.q.member.get(req.channelId, req.senderId);
+        if (!member || member.left_seq !== null) {
+          results.push({ ok: false, code: 'not_member' });
           continue;
         }
         const seq = head.lastSeq + 1;
