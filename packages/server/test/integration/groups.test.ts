@@ -28,7 +28,7 @@ describe('groups', () => {
   });
 
   it('enforces roles: members cannot add, remove or rename; admins can add and remove members but not admins; the owner sets roles', async () => {
-    const [owner, adm, m1, m2, extra] = await Promise.all(['own', 'adm', 'mem', 'mem', 'ext'].map((p) => newUser(srv.url, p)));
+    const [owner, adm, m1, m2, extra] = await Promise.all([newUser(srv.url, 'own'), newUser(srv.url, 'adm'), newUser(srv.url, 'mem'), newUser(srv.url, 'mem'), newUser(srv.url, 'ext')]);
     const id = (await call('POST', '/v1/channels', owner.token, { name: 'Roles', memberIds: [adm.user.id, m1.user.id, m2.user.id] })).body.channel.id;
     expect((await call('POST', `/v1/channels/${id}/members`, m1.token, { userIds: [extra.user.id] })).body.code).toBe('forbidden');
     expect((await call('PATCH', `/v1/channels/${id}`, m1.token, { name: 'Mine' })).body.code).toBe('forbidden');
@@ -75,7 +75,7 @@ describe('groups', () => {
   it('honours a configured member limit', async () => {
     const small = await (await import('../support/server.js')).startServer({ maxGroupMembers: 3 });
     try {
-      const [o, a, b, c] = await Promise.all(['o', 'a', 'b', 'c'].map((p) => newUser(small.url, `lim${p}`)));
+      const [o, a, b, c] = await Promise.all([newUser(small.url, 'limo'), newUser(small.url, 'lima'), newUser(small.url, 'limb'), newUser(small.url, 'limc')]);
       const ok = await http(small.url, 'POST', '/v1/channels', { token: o.token, body: { name: 'Three', memberIds: [a.user.id, b.user.id] } });
       expect(ok.status).toBe(201);
       const refused = await http(small.url, 'POST', `/v1/channels/${ok.body.channel.id}/members`, { token: o.token, body: { userIds: [c.user.id] } });
