@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /*
  * The one configuration schema. Every setting has an environment variable, a
@@ -42,6 +43,7 @@ export const SETTINGS = {
   commitBatchSize: setting({ env: 'COMMIT_BATCH_SIZE', kind: 'int', default: 512, min: 1, max: 10_000, description: 'Most sends committed in one transaction (group commit).' }),
   receiptFlushMs: setting({ env: 'RECEIPT_FLUSH_MS', kind: 'int', default: 200, min: 10, max: 10_000, description: 'Delivered/read watermarks are written and broadcast at most this often per node.' }),
   shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 5_000, min: 0, max: 120_000, description: 'On SIGTERM, how long to wait for clients to leave after being told to reconnect.' }),
+  webDir: setting({ env: 'WEB_DIR', kind: 'string', default: '', description: 'Directory of the built web client served at `/`; empty means the one built in this checkout (packages/web/dist).' }),
   trustProxy: setting({ env: 'TRUST_PROXY', kind: 'bool', default: false, description: 'Trust X-Forwarded-* headers from a reverse proxy.' }),
 } as const;
 
@@ -101,6 +103,10 @@ export function loadConfig(env: Record<string, string | undefined> = {}, overrid
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+export function webDir(config: Config): string {
+  return config.webDir || fileURLToPath(new URL('../../web/dist', import.meta.url));
 }
 
 export function databasePath(config: Config): string {

@@ -7,9 +7,10 @@ import { MemoryPresenceTracker } from './adapters/presence/memory-presence-track
 import { SqliteStore } from './adapters/store/sqlite-store.js';
 import { ChannelsService } from './channels/channels-service.js';
 import { MembershipCache } from './channels/membership-cache.js';
-import { databasePath, type Config } from './config.js';
+import { databasePath, webDir, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { registerRoutes } from './http/routes.js';
+import { registerSecurityHeaders, registerWebApp } from './http/web-app.js';
 import { MessagesService } from './messages/messages-service.js';
 import { ReceiptsService } from './messages/receipts-service.js';
 import { createMetrics } from './observability/metrics.js';
@@ -101,7 +102,9 @@ export function createServer(config: Config, overrides: Overrides = {}): ConfabS
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => (ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  registerSecurityHeaders(app);
   registerRoutes(app, { accounts, channels, messages, presence });
+  registerWebApp(app, webDir(config));
 
   let stopping: Promise<void> | undefined;
 
