@@ -78,11 +78,14 @@ export function createServer(config: Config, overrides: Overrides = {}): ConfabS
     members,
     fanout,
     registry,
+    routing: broker,
     log,
     metrics: metrics.gateway,
     config,
     now,
   });
+
+  tracker.onExpired((userId, lastSeen) => void presence.expired(userId, lastSeen));
 
   broker.subscribe((event) => {
     switch (event.kind) {

@@ -35,6 +35,16 @@ export class PresenceService {
     }
   }
 
+  /** The tracker found the user's last connection dead (its node went away). */
+  async expired(userId: string, lastSeen: number): Promise<void> {
+    try {
+      await this.store.setLastSeen(userId, lastSeen);
+    } catch (err) {
+      this.opts.onError(err);
+    }
+    await this.announce({ userId, online: false, lastSeen });
+  }
+
   async query(userIds: readonly string[]): Promise<Presence[]> {
     const unique = [...new Set(userIds)];
     const [online, users] = await Promise.all([this.tracker.online(unique), this.store.getUsers(unique)]);

@@ -6,16 +6,18 @@ export class ConnectionRegistry {
   private readonly byDevice = new Map<string, Set<Connection>>();
   readonly all = new Set<Connection>();
 
-  add(conn: Connection): void {
+  /** Adds a connection; true when it is the user's first on this node. */
+  add(conn: Connection): boolean {
     this.all.add(conn);
-    addTo(this.byUser, conn.userId, conn);
     addTo(this.byDevice, conn.deviceId, conn);
+    return addTo(this.byUser, conn.userId, conn);
   }
 
-  remove(conn: Connection): void {
-    this.all.delete(conn);
-    removeFrom(this.byUser, conn.userId, conn);
+  /** Removes a connection; true when it was the user's last on this node. */
+  remove(conn: Connection): boolean {
+    if (!this.all.delete(conn)) return false;
     removeFrom(this.byDevice, conn.deviceId, conn);
+    return removeFrom(this.byUser, conn.userId, conn);
   }
 
   /** Writes one encoded frame to every local connection of these users. */
@@ -45,15 +47,21 @@ export class ConnectionRegistry {
   }
 }
 
-function addTo(map: Map<string, Set<Connection>>, key: string, conn: Connection): void {
+/** True when the key had no connection before. */
+function addTo(map: Map<string, Set<Connection>>, key: string, conn: Connection): boolean {
   let set = map.get(key);
+  const first = set === undefined;
   if (!set) map.set(key, (set = new Set()));
   set.add(conn);
+  return first;
 }
 
-function removeFrom(map: Map<string, Set<Connection>>, key: string, conn: Connection): void {
+/** True when the key has no connection left. */
+function removeFrom(map: Map<string, Set<Connection>>, key: string, conn: Connection): boolean {
   const set = map.get(key);
-  if (!set) return;
+  if (!set) return false;
   set.delete(conn);
-  if (set.size === 0) map.delete(key);
+  if (set.size > 0) return false;
+  map.delete(key);
+  return true;
 }

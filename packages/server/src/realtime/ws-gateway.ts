@@ -44,6 +44,8 @@ export interface GatewayDeps {
   members: MembershipCache;
   fanout: Fanout;
   registry: ConnectionRegistry;
+  /** Cluster routing: deliveries for a user go to the nodes holding their connections. */
+  routing: { addLocalUser(userId: string): Promise<void>; removeLocalUser(userId: string): void };
   log: GatewayLogger;
   metrics: GatewayMetrics;
   config: { heartbeatMs: number; presenceTimeoutMs: number; maxOutboundBytes: number; maxGroupMembers: number };
@@ -80,6 +82,8 @@ export class WsGateway {
   private readonly sweeper: NodeJS.Timeout;
   private accepting = true;
   private readonly lastTyping = new WeakMap<Connection, Map<string, number>>();
+  /** Per user with connections here: resolves once the broker routes their deliveries to this node. */
+  private readonly routed = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: GatewayDeps) {
     this.wss = new WebSocketServer({
@@ -121,7 +125,7 @@ export class WsGateway {
   private open(ws: WebSocket, session: Session): void {
     const { config, registry, metrics, now } = this.deps;
     const conn = new Connection(randomUUID(), session, ws, config.maxOutboundBytes, now(), (bytes) => metrics.bytesWritten(bytes));
-    registry.add(conn);
+    const firstOfUser = registry.add(conn);
     metrics.connectionOpened();
     let errors = 0;
 
@@ -144,11 +148,30 @@ export class WsGateway {
     ws.on('error', (err) => this.deps.log.warn({ err: err.message, userId: conn.userId }, 'websocket error'));
     ws.on('close', () => {
       conn.closed = true;
-      registry.remove(conn);
+      if (registry.remove(conn)) {
+        this.routed.delete(conn.userId);
+        this.deps.routing.removeLocalUser(conn.userId);
+      }
       metrics.connectionClosed();
       this.deps.presence.disconnected(conn.userId, conn.id, conn.lastSeenAt).catch((err) => this.deps.log.error({ err }, 'presence disconnect failed'));
     });
 
+    // Welcome (after which the client syncs) only once deliveries for this
+    // user are routed here: nothing committed after the sync can be missed.
+    let routed = this.routed.get(conn.userId);
+    if (firstOfUser || !routed) this.routed.set(conn.userId, (routed = this.deps.routing.addLocalUser(conn.userId)));
+    routed.then(
+      () => this.welcome(conn),
+      (err) => {
+        this.deps.log.error({ err }, 'routing registration failed');
+        conn.close(CloseCode.SERVICE_RESTART, 'routing unavailable');
+      },
+    );
+  }
+
+  private welcome(conn: Connection): void {
+    const { config, now } = this.deps;
+    const { session } = conn;
     conn.send({
       type: 'welcome',
       userId: session.user.id,

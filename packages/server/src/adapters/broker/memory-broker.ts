@@ -1,6 +1,9 @@
 import type { Broker, BusEvent } from '../../realtime/broker.js';
 
-/** The single-process broker: subscribers are called synchronously, in publish order. */
+/**
+ * The single-process broker: subscribers are called synchronously, in publish
+ * order. Routing needs no table: the one node holds every connection.
+ */
 export class MemoryBroker implements Broker {
   private readonly handlers: ((event: BusEvent) => void)[] = [];
 
@@ -11,6 +14,10 @@ export class MemoryBroker implements Broker {
   subscribe(handler: (event: BusEvent) => void): void {
     this.handlers.push(handler);
   }
+
+  async addLocalUser(): Promise<void> {}
+
+  removeLocalUser(): void {}
 
   async close(): Promise<void> {
     this.handlers.length = 0;

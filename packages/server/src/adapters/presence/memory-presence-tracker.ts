@@ -3,7 +3,7 @@ import type { PresenceTracker } from '../../presence/presence-tracker.js';
 /**
  * In-process presence. Heartbeat expiry is enforced by the WebSocket gateway,
  * which closes silent sockets; in one process a dead connection cannot outlive
- * its socket, so no timestamps are needed here.
+ * its socket, so nothing ever expires here and no timestamps are needed.
  */
 export class MemoryPresenceTracker implements PresenceTracker {
   private readonly connections = new Map<string, Set<string>>();
@@ -29,6 +29,8 @@ export class MemoryPresenceTracker implements PresenceTracker {
   async online(userIds: readonly string[]): Promise<Set<string>> {
     return new Set(userIds.filter((id) => this.connections.has(id)));
   }
+
+  onExpired(): void {}
 
   async close(): Promise<void> {
     this.connections.clear();
