@@ -143,3 +143,10 @@ export interface SyncResponse {
 export interface PresenceResponse {
   presence: Presence[];
 }
+
+/** `GET /v1/connect`: the chat node this client should open its WebSocket to. */
+export interface ConnectResponse {
+  nodeId: string;
+  /** Base URL of the node (HTTP); the WebSocket is `url` with ws(s) and the path `/v1/ws`. */
+  url: string;
+}

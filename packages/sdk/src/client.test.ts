@@ -77,6 +77,8 @@ class FakeHttp {
   syncPages = new Map<string, SyncResponse>();
   tokenValid = true;
   down = false;
+  /** What `GET /v1/connect` answers; null: a server without discovery (404). */
+  node: { nodeId: string; url: string } | null = null;
   readonly requests: string[] = [];
 
   fetch: FetchLike = async (url) => {
@@ -85,6 +87,7 @@ class FakeHttp {
     if (this.down) throw new TypeError('fetch failed');
     if (!this.tokenValid) return json(401, { code: 'unauthorized', message: 'bad token', retryable: false });
     if (u.pathname === '/v1/me') return json(200, { user: { id: 'u_me' } });
+    if (u.pathname === '/v1/connect' && this.node) return json(200, this.node);
     if (u.pathname === '/v1/channels') return json(200, { channels: this.channels });
     if (u.pathname === '/v1/sync') {
       const cursor = u.searchParams.get('cursor');
@@ -157,7 +160,7 @@ describe('ConfabClient connection', () => {
     const ready = client.connect();
     expect(client.state).toBe('connecting');
     await tick();
-    expect(http.requests).toEqual(['/v1/sync', '/v1/channels']);
+    expect(http.requests).toEqual(['/v1/sync', '/v1/channels', '/v1/connect']);
     const ws = FakeSocket.last;
     expect(ws.url).toBe('ws://chat.test/v1/ws');
     expect(ws.protocols).toEqual(['confab.v1', 'confab.auth.secret-token']);
@@ -170,6 +173,22 @@ describe('ConfabClient connection', () => {
     expect(events.state).toEqual(['connecting', 'open']);
     expect(client.getSyncState().cursor).toBe('head');
     expect(events.synced).toHaveLength(1);
+  });
+
+  it('opens the socket to the node that discovery names, asking again on every reconnect', async () => {
+    http.node = { nodeId: 'n2', url: 'https://node2.chat.test' };
+    const { client } = makeClient();
+    const ready = client.connect();
+    await tick();
+    expect(FakeSocket.last.url).toBe('wss://node2.chat.test/v1/ws');
+    FakeSocket.last.accept();
+    await ready;
+    http.node = { nodeId: 'n3', url: 'http://node3.chat.test:8080' };
+    FakeSocket.last.drop(1012, 'draining');
+    await tick(1_000);
+    expect(FakeSocket.last.url).toBe('ws://node3.chat.test:8080/v1/ws');
+    expect(http.requests.filter((r) => r === '/v1/connect')).toHaveLength(2);
+    client.close();
   });
 
   it('reconnects with jittered backoff after a drop and resets the backoff after a welcome', async () => {
@@ -417,7 +436,7 @@ describe('ConfabClient messages', () => {
       syncState: { cursor: 'saved', have: { c1: 7 } },
       onSyncState: (s) => persisted.push(s),
     });
-    expect(http.requests[0]).toBe('/v1/sync?cursor=saved'); // no bootstrap for a known device
+    expect(http.requests.filter((r) => r !== '/v1/connect')[0]).toBe('/v1/sync?cursor=saved'); // no bootstrap for a known device
     expect(seqs('c1')).toEqual([8, 9, 10]);
     expect(seqs('c2')).toEqual([2, 3]);
     expect(events.read).toEqual([

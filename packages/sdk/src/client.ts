@@ -72,6 +72,11 @@ export interface ConfabClientOptions {
   onSyncState?: (state: SyncState) => void;
   /** Generates client ids for sends (default: crypto.randomUUID, with a fallback). */
   clientId?: () => string;
+  /**
+   * Ask the server which chat node to open the WebSocket to (`GET /v1/connect`)
+   * before every connection attempt (default true). HTTP calls keep using baseUrl.
+   */
+  discovery?: boolean;
   /** Give up on a connection attempt that has not produced `welcome` after this long (default 15 s). */
   connectTimeoutMs?: number;
   /** Timeout of each HTTP request (default 30 s). */
@@ -317,14 +322,27 @@ export class ConfabClient {
       }
       if (gen !== this.gen || this.stopped) return;
     }
-    this.openSocket(gen);
+    let nodeUrl = this.api.baseUrl;
+    if (this.opts.discovery !== false) {
+      // Ask which chat node to use (the least loaded healthy one); every
+      // reconnect asks again, so clients of a dead or draining node spread out.
+      try {
+        nodeUrl = (await this.api.connectTarget()).url;
+      } catch (err) {
+        if (gen !== this.gen || this.stopped) return;
+        if (isConfabError(err, 'unauthorized')) return this.attemptFailed(err);
+        // A server without discovery, or a failed lookup: the base URL still works.
+      }
+      if (gen !== this.gen || this.stopped) return;
+    }
+    this.openSocket(gen, nodeUrl);
   }
 
-  private openSocket(gen: number): void {
+  private openSocket(gen: number, nodeUrl: string): void {
     let ws: WebSocketLike;
     try {
       // The token travels as an offered subprotocol: browsers cannot set headers, and URLs end up in logs.
-      ws = new this.WS(webSocketUrl(this.api.baseUrl, WS_PATH), [PROTOCOL_NAME, AUTH_SUBPROTOCOL_PREFIX + this.token]);
+      ws = new this.WS(webSocketUrl(nodeUrl, WS_PATH), [PROTOCOL_NAME, AUTH_SUBPROTOCOL_PREFIX + this.token]);
     } catch (err) {
       this.events.emit('error', toError(err));
       this.scheduleReconnect();

@@ -4,6 +4,7 @@ import {
   type ChannelDetail,
   type ChannelResponse,
   type ChannelsResponse,
+  type ConnectResponse,
   type ChannelSummary,
   type Device,
   type DevicesResponse,
@@ -205,6 +206,11 @@ export class ConfabApi {
   /** One page of channel changes after `cursor`; without a cursor, an empty page with the head cursor. */
   sync(query: SyncQuery = {}): Promise<SyncResponse> {
     return this.request<SyncResponse>('GET', '/v1/sync', { query: { cursor: query.cursor, limit: query.limit } });
+  }
+
+  /** The chat node this client should open its WebSocket to. */
+  connectTarget(): Promise<ConnectResponse> {
+    return this.request<ConnectResponse>('GET', '/v1/connect');
   }
 
   async presence(userIds: string[]): Promise<Presence[]> {

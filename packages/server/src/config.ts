@@ -44,6 +44,14 @@ export const SETTINGS = {
   receiptFlushMs: setting({ env: 'RECEIPT_FLUSH_MS', kind: 'int', default: 200, min: 10, max: 10_000, description: 'Delivered/read watermarks are written and broadcast at most this often per node.' }),
   shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 5_000, min: 0, max: 120_000, description: 'On SIGTERM, how long to wait for clients to leave after being told to reconnect.' }),
   webDir: setting({ env: 'WEB_DIR', kind: 'string', default: '', description: 'Directory of the built web client served at `/`; empty means the one built in this checkout (packages/web/dist).' }),
+  databaseUrl: setting({ env: 'DATABASE_URL', kind: 'string', default: '', description: 'PostgreSQL connection URL. Empty: the embedded SQLite database in DATA_DIR.' }),
+  databaseSchema: setting({ env: 'DATABASE_SCHEMA', kind: 'string', default: 'public', description: 'PostgreSQL schema holding Confab\'s tables.' }),
+  databasePoolSize: setting({ env: 'DATABASE_POOL_SIZE', kind: 'int', default: 10, min: 1, max: 1000, description: 'PostgreSQL connections per node.' }),
+  redisUrl: setting({ env: 'REDIS_URL', kind: 'string', default: '', description: 'Redis URL for cross-node fan-out, presence and discovery. Empty: in-process (one node).' }),
+  redisClusterNodes: setting({ env: 'REDIS_CLUSTER_NODES', kind: 'string', default: '', description: 'Comma-separated host:port seeds of a Redis Cluster; used instead of REDIS_URL when set.' }),
+  redisKeyPrefix: setting({ env: 'REDIS_KEY_PREFIX', kind: 'string', default: 'confab:', description: 'Prefix of every Redis key and channel, so several deployments can share a Redis.' }),
+  nodeId: setting({ env: 'NODE_ID', kind: 'string', default: '', description: 'This node\'s name in the cluster. Empty: a random id per start.' }),
+  publicUrl: setting({ env: 'PUBLIC_URL', kind: 'string', default: '', description: 'The base URL clients use to reach this node directly (handed out by discovery). Empty: derived from HOST and the listening port.' }),
   trustProxy: setting({ env: 'TRUST_PROXY', kind: 'bool', default: false, description: 'Trust X-Forwarded-* headers from a reverse proxy.' }),
 } as const;
 

@@ -13,7 +13,7 @@ try {
   throw err;
 }
 
-const server = createServer(config);
+const server = await createServer(config);
 await server.start();
 
 let signals = 0;

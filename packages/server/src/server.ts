@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '@confab/protocol';
@@ -5,7 +6,10 @@ import { AccountsService } from './accounts/accounts-service.js';
 import { MemoryBroker } from './adapters/broker/memory-broker.js';
 import { MemoryPresenceTracker } from './adapters/presence/memory-presence-tracker.js';
 import { SqliteStore } from './adapters/store/sqlite-store.js';
+import { MemoryNodeRegistry } from './adapters/discovery/memory-node-registry.js';
 import { ChannelsService } from './channels/channels-service.js';
+import { DiscoveryService } from './discovery/discovery-service.js';
+import type { NodeRegistry } from './discovery/node-registry.js';
 import { MembershipCache } from './channels/membership-cache.js';
 import { databasePath, webDir, type Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -27,7 +31,16 @@ export interface Overrides {
   store?: Store;
   broker?: Broker;
   presenceTracker?: PresenceTracker;
+  nodeRegistry?: NodeRegistry;
   now?: () => number;
+}
+
+/** How long a node's announcement lives without a refresh (refreshed every third of it). */
+const DISCOVERY_TTL_MS = 6_000;
+
+function openEmbeddedStore(config: Config): Store {
+  mkdirSync(config.dataDir, { recursive: true });
+  return SqliteStore.open({ path: databasePath(config), synchronous: config.sqliteSynchronous });
 }
 
 export interface ConfabServer {
@@ -42,14 +55,13 @@ export interface ConfabServer {
  * The composition root: the only place that maps configuration to
  * implementations and wires the domains together.
  */
-export function createServer(config: Config, overrides: Overrides = {}): ConfabServer {
+export async function createServer(config: Config, overrides: Overrides = {}): Promise<ConfabServer> {
   const now = overrides.now ?? Date.now;
-  const store =
-    overrides.store ??
-    (config.dataDir && mkdirSync(config.dataDir, { recursive: true }),
-    SqliteStore.open({ path: databasePath(config), synchronous: config.sqliteSynchronous }));
+  const nodeId = config.nodeId || `n_${randomBytes(6).toString('base64url')}`;
+  const store = overrides.store ?? openEmbeddedStore(config);
   const broker = overrides.broker ?? new MemoryBroker();
   const tracker = overrides.presenceTracker ?? new MemoryPresenceTracker();
+  const nodeRegistry = overrides.nodeRegistry ?? new MemoryNodeRegistry(now);
 
   const app = createHttpApp({ logLevel: config.logLevel, trustProxy: config.trustProxy });
   const log = app.log;
@@ -101,12 +113,19 @@ export function createServer(config: Config, overrides: Overrides = {}): ConfabS
     }
   });
 
+  let publicUrl = config.publicUrl;
+  const discovery = new DiscoveryService(
+    nodeRegistry,
+    { id: nodeId, url: () => publicUrl, connections: () => registry.size },
+    { ttlMs: DISCOVERY_TTL_MS, onError: (err) => log.error({ err }, 'discovery announce failed') },
+  );
+
   let ready = false;
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => (ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   registerSecurityHeaders(app);
-  registerRoutes(app, { accounts, channels, messages, presence });
+  registerRoutes(app, { accounts, channels, messages, presence, discovery });
   registerWebApp(app, webDir(config));
 
   let stopping: Promise<void> | undefined;
@@ -123,13 +142,16 @@ export function createServer(config: Config, overrides: Overrides = {}): ConfabS
       const { port } = app.server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-      log.info({ url, dataDir: config.dataDir }, 'confab listening');
+      publicUrl ||= url;
+      await discovery.start();
+      log.info({ url, nodeId, dataDir: config.dataDir }, 'confab listening');
       return { url, port };
     },
 
     stop() {
       stopping ??= (async () => {
         ready = false;
+        await discovery.drain();
         gateway.drain();
         // Sends already received are committed and acknowledged before any socket closes.
         await messages.drained();
@@ -138,10 +160,12 @@ export function createServer(config: Config, overrides: Overrides = {}): ConfabS
         gateway.closeAll(CloseCode.SERVICE_RESTART, 'server restarting');
         gateway.close();
         await app.close();
+        await discovery.stop();
         await messages.drained();
         await receipts.close();
         await tracker.close();
         await broker.close();
+        await nodeRegistry.close();
         await store.close();
         log.info('confab stopped');
       })();

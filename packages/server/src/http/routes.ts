@@ -16,6 +16,7 @@ import {
   UpdateProfileBody,
   UserSearchQuery,
   type ChannelResponse,
+  type ConnectResponse,
   type ChannelsResponse,
   type DevicesResponse,
   type HistoryResponse,
@@ -29,6 +30,7 @@ import {
 import { toDevice, toUser, type AccountsService } from '../accounts/accounts-service.js';
 import type { ChannelsService } from '../channels/channels-service.js';
 import type { MessagesService } from '../messages/messages-service.js';
+import type { DiscoveryService } from '../discovery/discovery-service.js';
 import type { PresenceService } from '../presence/presence-service.js';
 import { requireAuth, sessionOf } from './auth.js';
 
@@ -37,6 +39,7 @@ export interface RouteDeps {
   channels: ChannelsService;
   messages: MessagesService;
   presence: PresenceService;
+  discovery: DiscoveryService;
 }
 
 const ChannelParams = Type.Object({ channelId: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -69,7 +72,13 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
 }
 
 function registerAuthenticated(scope: FastifyInstance, d: RouteDeps): void {
-  const { accounts, channels, messages, presence } = d;
+  const { accounts, channels, messages, presence, discovery } = d;
+
+  scope.get('/v1/connect', async (): Promise<ConnectResponse> => {
+    const node = await discovery.pick();
+    return { nodeId: node.id, url: node.url };
+  });
+
   scope.delete('/v1/sessions/current', async (req, reply) => {
     const session = sessionOf(req);
     await accounts.revokeDevice(session, session.device.id);

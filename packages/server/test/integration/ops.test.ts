@@ -33,6 +33,15 @@ describe('operations', () => {
     await s.close();
   });
 
+  it('hands a logged-in client the node to connect to', async () => {
+    const a = await newUser(srv.url, 'disc');
+    const res = await http(srv.url, 'GET', '/v1/connect', { token: a.token });
+    expect(res.status).toBe(200);
+    expect(res.body.url).toBe(srv.url);
+    expect(res.body.nodeId).toMatch(/^n_/);
+    expect((await http(srv.url, 'GET', '/v1/connect')).status).toBe(401);
+  });
+
   it('reads settings from the environment and reports every problem at once', () => {
     const c = loadConfig({ PORT: '9999', HOST: '::1', DATA_DIR: '/tmp/x', MAX_GROUP_MEMBERS: '50' });
     expect(c).toMatchObject({ port: 9999, host: '::1', dataDir: '/tmp/x', maxGroupMembers: 50, sqliteSynchronous: 'full', scryptCost: 17 });

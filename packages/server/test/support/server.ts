@@ -28,7 +28,7 @@ export function testConfig(over: Partial<Config> = {}, dataDir = mkdtempSync(joi
 
 export async function startServer(over: Partial<Config> = {}, overrides: Overrides = {}, opts: { keepData?: boolean; dataDir?: string } = {}): Promise<TestServer> {
   const config = testConfig(over, opts.dataDir);
-  const server = createServer(config, overrides);
+  const server = await createServer(config, overrides);
   const { url } = await server.start();
   return {
     url,
