@@ -58,6 +58,8 @@ export interface WelcomeFrame {
   type: 'welcome';
   userId: string;
   deviceId: string;
+  /** The chat node holding this connection. */
+  nodeId: string;
   connectionId: string;
   /** How often the client should send `ping`. */
   heartbeatMs: number;

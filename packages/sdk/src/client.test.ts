@@ -47,6 +47,7 @@ class FakeSocket {
       type: 'welcome',
       userId: 'u_me',
       deviceId: 'd_me',
+      nodeId: 'n1',
       connectionId: `conn${FakeSocket.all.length}`,
       heartbeatMs: 1_000,
       presenceTimeoutMs: 3_000,

@@ -93,7 +93,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     routing: broker,
     log,
     metrics: metrics.gateway,
-    config,
+    config: { ...config, nodeId },
     now,
   });
 

@@ -48,7 +48,7 @@ export interface GatewayDeps {
   routing: { addLocalUser(userId: string): Promise<void>; removeLocalUser(userId: string): void };
   log: GatewayLogger;
   metrics: GatewayMetrics;
-  config: { heartbeatMs: number; presenceTimeoutMs: number; maxOutboundBytes: number; maxGroupMembers: number };
+  config: { nodeId: string; heartbeatMs: number; presenceTimeoutMs: number; maxOutboundBytes: number; maxGroupMembers: number };
   now: () => number;
 }
 
@@ -176,6 +176,7 @@ export class WsGateway {
       type: 'welcome',
       userId: session.user.id,
       deviceId: session.device.id,
+      nodeId: config.nodeId,
       connectionId: conn.id,
       heartbeatMs: config.heartbeatMs,
       presenceTimeoutMs: config.presenceTimeoutMs,
