@@ -1,0 +1,68 @@
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { spawnServer, type ServerProcess } from '../support/process.js';
+import { POSTGRES_URL, REDIS_URL, uniqueName } from '../support/services.js';
+
+export interface Cluster {
+  nodes: ServerProcess[];
+  schema: string;
+  prefix: string;
+  /** Starts one more node (or restarts one) on the same database and Redis. */
+  startNode(id: string, extra?: Record<string, string>): Promise<ServerProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real server processes sharing one PostgreSQL schema and one Redis key
+ * prefix that no other test uses; both are removed at the end.
+ */
+export async function startCluster(count: number, extra: Record<string, string> = {}): Promise<Cluster> {
+  const schema = uniqueName('confab_cluster');
+  const prefix = `${uniqueName('confab-cluster')}:`;
+  const base = {
+    DATABASE_URL: POSTGRES_URL,
+    DATABASE_SCHEMA: schema,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    HEARTBEAT_MS: '500',
+    PRESENCE_TIMEOUT_MS: '2000',
+    SHUTDOWN_GRACE_MS: '500',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  const nodes: ServerProcess[] = [];
+  const startNode = async (id: string, more: Record<string, string> = {}) => {
+    const node = await spawnServer({ ...base, NODE_ID: id, LOG_LEVEL: 'info', ...more });
+    nodes.push(node);
+    return node;
+  };
+  // The first node migrates the schema; the others then start in parallel.
+  await startNode('node1');
+  await Promise.all(Array.from({ length: count - 1 }, (_, i) => startNode(`node${i + 2}`)));
+  return {
+    nodes,
+    schema,
+    prefix,
+    startNode,
+    async stop() {
+      await Promise.all(
+        nodes.map(async (n) => {
+          if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+          await n.exited;
+        }),
+      );
+      const db = new pg.Client({ connectionString: POSTGRES_URL });
+      await db.connect();
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await db.end();
+      const redis = new Redis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      await redis.quit();
+    },
+  };
+}
