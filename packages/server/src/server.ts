@@ -5,6 +5,7 @@ import { CloseCode } from '@confab/protocol';
 import { AccountsService } from './accounts/accounts-service.js';
 import { MemoryBroker } from './adapters/broker/memory-broker.js';
 import { MemoryPresenceTracker } from './adapters/presence/memory-presence-tracker.js';
+import { PostgresStore } from './adapters/store/postgres-store.js';
 import { SqliteStore } from './adapters/store/sqlite-store.js';
 import { MemoryNodeRegistry } from './adapters/discovery/memory-node-registry.js';
 import { ChannelsService } from './channels/channels-service.js';
@@ -58,7 +59,11 @@ export interface ConfabServer {
 export async function createServer(config: Config, overrides: Overrides = {}): Promise<ConfabServer> {
   const now = overrides.now ?? Date.now;
   const nodeId = config.nodeId || `n_${randomBytes(6).toString('base64url')}`;
-  const store = overrides.store ?? openEmbeddedStore(config);
+  const store =
+    overrides.store ??
+    (config.databaseUrl
+      ? await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePoolSize })
+      : openEmbeddedStore(config));
   const broker = overrides.broker ?? new MemoryBroker();
   const tracker = overrides.presenceTracker ?? new MemoryPresenceTracker();
   const nodeRegistry = overrides.nodeRegistry ?? new MemoryNodeRegistry(now);

@@ -1,0 +1,1008 @@
+import pg from 'pg';
+import type { Message, Role, SyncEntry, SystemEvent } from '@confab/protocol';
+import { AppError } from '../../errors.js';
+import type {
+  AppendBatchResult,
+  AppendRequest,
+  AppendResult,
+  ChannelChange,
+  ChannelChangeResult,
+  ChannelRecord,
+  ChannelState,
+  DeviceRecord,
+  HistoryPage,
+  HistoryRange,
+  MemberRecord,
+  MembershipView,
+  NewGroup,
+  ReceiptChange,
+  ReceiptUpdate,
+  Store,
+  SyncPage,
+  UserRecord,
+} from '../../store/store.js';
+import { SCHEMA_NAME_PATTERN, migrate } from './postgres-migrations.js';
+
+export interface PostgresStoreOptions {
+  /** A libpq-style connection URL, e.g. postgres://user:pass@host:5432/db. */
+  url: string;
+  /** Schema holding every table (created if missing). Default `public`. */
+  schema?: string;
+  /** Connections in this node's pool. Default 10. */
+  poolSize?: number;
+}
+
+/*
+ * The distributed Store: any number of server nodes share one PostgreSQL
+ * database. It mirrors SqliteStore's semantics; what differs is how
+ * concurrent writers on different nodes are kept apart.
+ *
+ * Transactions run at READ COMMITTED with explicit row locks, always taken in
+ * the same order, so writers serialize where they must and cannot deadlock:
+ *
+ *   1. channel rows, sorted by id: FOR UPDATE by every writer that changes a
+ *      channel (appends, membership changes); FOR SHARE by receipt updates,
+ *      which only read last_seq but must not interleave with those writers.
+ *      Every write to an existing channel's member rows happens under one of
+ *      these, so appends and membership changes never wait for a member row,
+ *      and receipt updates only wait for each other, in order 2. (A new
+ *      channel's rows are invisible to others until its creation commits.)
+ *   2. member rows, sorted by (channel_id, user_id): FOR UPDATE by receipt
+ *      updates (several of them may hold the same channel FOR SHARE).
+ *   3. the `meta` row 'version', last, in the statement that also writes the
+ *      versions, right before COMMIT.
+ *
+ * Sync versions come from that single `meta` counter row, incremented inside
+ * each writing transaction. Its row lock is held until commit, so the next
+ * writer gets a higher value only after this one has committed: version order
+ * is commit order across all nodes, which a sequence would not give (a lower
+ * sequence value can commit after a higher one, and a reader that already
+ * moved past it would skip that change). The price is that this row
+ * serializes every versioned write of the whole cluster for the duration of
+ * "last statement + COMMIT": it is the scaling limit of this design, to be
+ * revisited with sharding (a per-user-shard counter is the planned fix).
+ * Taking it last keeps that window as short as possible.
+ *
+ * Every method is one transaction: either an explicit BEGIN ... COMMIT on one
+ * pooled connection (rolled back on any error), or a single statement, which
+ * PostgreSQL runs as its own transaction (one snapshot, atomic) and which
+ * saves the round trips of BEGIN and COMMIT. Serialization failures and
+ * deadlocks are retried a few times; losing the database surfaces as
+ * AppError('unavailable'), which clients retry.
+ */
+
+// --- row shapes, as pg returns them (int8 parsed to number, see `open`) --------
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  created_at: number;
+  last_seen: number | null;
+}
+
+interface DeviceRow {
+  id: string;
+  user_id: string;
+  name: string;
+  platform: string;
+  created_at: number;
+  last_active_at: number;
+}
+
+type DeviceWithUserRow = DeviceRow & { [K in keyof UserRow as `u_${K}`]: UserRow[K] };
+
+interface ChannelRow {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string | null;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+  member_count: number;
+}
+
+interface MemberRow {
+  channel_id: string;
+  user_id: string;
+  role: Role;
+  joined_at: number;
+  joined_seq: number;
+  left_seq: number | null;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+interface MessageRow {
+  channel_id: string;
+  seq: number;
+  sender_id: string;
+  client_id: string;
+  kind: 'text' | 'system';
+  text: string;
+  system: string | null;
+  created_at: number;
+}
+
+interface SyncRow {
+  head: number;
+  channel_id: string | null;
+  joined_seq: number;
+  left_seq: number | null;
+  read_seq: number;
+  version: number;
+  last_seq: number;
+}
+
+type MembershipRow = { [K in keyof ChannelRow as `c_${K}`]: ChannelRow[K] } & MemberRow & {
+  [K in keyof MessageRow as `msg_${K}`]: MessageRow[K] | null;
+} & { peer_id: string | null };
+
+/** One request of an append batch with what the database already knows about it. */
+type SendLookupRow = { [K in keyof MessageRow]: MessageRow[K] | null } & { i: number; is_member: boolean; member_left_seq: number | null };
+
+const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
+const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
+const CHANNEL_COLUMNS = 'id, kind, name, created_by, created_at, last_seq, member_count';
+const MEMBER_COLUMNS = 'channel_id, user_id, role, joined_at, joined_seq, left_seq, delivered_seq, read_seq';
+const MESSAGE_COLUMNS = 'channel_id, seq, sender_id, client_id, kind, text, system, created_at';
+
+/** Larger than any seq; stands for "no upper bound" in range scans. */
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+/** A cursor is the decimal form of a version, exactly as `sync` issues it. */
+const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/** Attempts of a transaction that failed on a serialization failure or a deadlock. */
+const MAX_ATTEMPTS = 4;
+
+interface Statement {
+  name: string;
+  text: string;
+}
+
+/**
+ * Every statement the store runs. Each has a name, so pg prepares it once per
+ * connection and afterwards only binds and executes it: these are on the hot
+ * path. Lists travel as arrays (`unnest`), so one statement serves any batch.
+ */
+const SQL = {
+  // accounts
+  insertUser: `INSERT INTO users (${USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING`,
+  userById: `SELECT ${USER_COLUMNS} FROM users WHERE id = $1`,
+  userByUsername: `SELECT ${USER_COLUMNS} FROM users WHERE username = $1`,
+  usersByIds: `SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::text[])`,
+  // A range on the unique username index (collation "C": byte order).
+  searchUsers: `SELECT ${USER_COLUMNS} FROM users WHERE username >= $1 AND username < $2 ORDER BY username LIMIT $3`,
+  updateDisplayName: `UPDATE users SET display_name = $1 WHERE id = $2`,
+  setLastSeen: `UPDATE users SET last_seen = $1 WHERE id = $2`,
+
+  insertDevice: `INSERT INTO devices (id, user_id, name, platform, token_hash, created_at, last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  deviceByToken: `SELECT d.id, d.user_id, d.name, d.platform, d.created_at, d.last_active_at,
+           u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name,
+           u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.last_seen AS u_last_seen
+    FROM devices d JOIN users u ON u.id = d.user_id
+    WHERE d.token_hash = $1 AND d.revoked_at IS NULL`,
+  devicesByUser: `SELECT ${DEVICE_COLUMNS} FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`,
+  revokeDevice: `UPDATE devices SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+  touchDevice: `UPDATE devices SET last_active_at = $1 WHERE id = $2 AND revoked_at IS NULL`,
+
+  // channels
+  channelById: `SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = $1`,
+  lockChannel: `SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = $1 FOR UPDATE`,
+  // Lock order 1: rows are locked in the order the sort hands them up, so always by id.
+  lockChannels: `SELECT id, last_seq FROM channels WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  shareChannels: `SELECT id, last_seq FROM channels WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
+  channelByDirectKey: `SELECT ${CHANNEL_COLUMNS} FROM channels WHERE direct_key = $1`,
+  // Two nodes creating the same pair at once: the second waits for the first
+  // to commit, inserts nothing, and then reads the first one's channel.
+  insertDirect: `INSERT INTO channels (id, kind, name, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
+    VALUES ($1, 'direct', NULL, $2, $3, $4, 0, 2, $4)
+    ON CONFLICT (direct_key) DO NOTHING
+    RETURNING ${CHANNEL_COLUMNS}`,
+  insertGroup: `INSERT INTO channels (id, kind, name, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
+    VALUES ($1, 'group', $2, NULL, $3, $4, 1, $5, $4)
+    RETURNING ${CHANNEL_COLUMNS}`,
+  setChannelAfterChange: `UPDATE channels SET name = coalesce($1, name), last_seq = $2, member_count = $3, last_activity_at = $4
+    WHERE id = $5
+    RETURNING ${CHANNEL_COLUMNS}`,
+
+  // members
+  // The founders of a new channel, all with one fresh version (they are
+  // distinct users, so no user's rows share it). Lock order 3: meta last.
+  insertFounders: `WITH v AS (UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value)
+    INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version, read_seq, delivered_seq)
+    SELECT $1, f.user_id, f.role, $2, 1, v.value, f.watermark, f.watermark
+    FROM v, unnest($3::text[], $4::text[], $5::bigint[]) AS f(user_id, role, watermark)`,
+  // Watermarks start just before the joining event: what came earlier is
+  // history, not unread, and the event itself is the one new thing. The
+  // version is set below together with everyone else's.
+  insertMember: `INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version, read_seq, delivered_seq)
+    VALUES ($1, $2, $3, $4, $5, 0, $6, $6)`,
+  member: `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = $1 AND user_id = $2`,
+  currentMembers: `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = $1 AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
+  // A returning member's watermarks move to just before the event, as for a new member.
+  rejoinMember: `UPDATE members SET role = $1, joined_at = $2, joined_seq = $3, left_seq = NULL,
+      read_seq = greatest(read_seq, $4), delivered_seq = greatest(delivered_seq, $4)
+    WHERE channel_id = $5 AND user_id = $6`,
+  removeMember: `UPDATE members SET left_seq = $1 WHERE channel_id = $2 AND user_id = $3 AND left_seq IS NULL`,
+  setRole: `UPDATE members SET role = $1 WHERE channel_id = $2 AND user_id = $3 AND left_seq IS NULL`,
+  raiseWatermarks: `UPDATE members SET read_seq = greatest(read_seq, $1), delivered_seq = greatest(delivered_seq, $1)
+    WHERE channel_id = $2 AND user_id = $3`,
+  // After a membership change: current members and those it removed (left_seq
+  // = its seq) get the new version; they are exactly who must hear of it.
+  bumpCurrentAndLeaving: `WITH v AS (UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value)
+    UPDATE members m SET version = v.value FROM v
+    WHERE m.channel_id = $1 AND (m.left_seq IS NULL OR m.left_seq = $2)
+    RETURNING m.user_id`,
+  memberships: `SELECT c.id AS c_id, c.kind AS c_kind, c.name AS c_name, c.created_by AS c_created_by,
+           c.created_at AS c_created_at, c.last_seq AS c_last_seq, c.member_count AS c_member_count,
+           m.channel_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq,
+           g.channel_id AS msg_channel_id, g.seq AS msg_seq, g.sender_id AS msg_sender_id,
+           g.client_id AS msg_client_id, g.kind AS msg_kind, g.text AS msg_text, g.system AS msg_system,
+           g.created_at AS msg_created_at,
+           CASE WHEN c.kind = 'direct' THEN
+             (SELECT p.user_id FROM members p WHERE p.channel_id = c.id AND p.user_id <> m.user_id LIMIT 1)
+           END AS peer_id
+    FROM members m
+    JOIN channels c ON c.id = m.channel_id
+    -- seq is gap-free, so the newest readable message is exactly at the readable maximum.
+    LEFT JOIN messages g ON g.channel_id = c.id
+      AND g.seq = CASE WHEN m.left_seq IS NULL THEN c.last_seq ELSE least(c.last_seq, m.left_seq) END
+    WHERE m.user_id = $1
+    ORDER BY c.last_activity_at DESC, c.id`,
+  directPeers: `SELECT p.user_id FROM members m
+    JOIN channels c ON c.id = m.channel_id AND c.kind = 'direct'
+    JOIN members p ON p.channel_id = m.channel_id AND p.user_id <> m.user_id
+    WHERE m.user_id = $1`,
+
+  // messages
+  insertSystemMessage: `INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
+    VALUES ($1, $2, $3, NULL, $4, 'system', $5, $6, $7)`,
+  // For each request of a batch (by position): the message already stored
+  // under its send key, and the sender's membership.
+  lookupSends: `SELECT k.i::integer AS i,
+           g.channel_id, g.seq, g.sender_id, g.client_id, g.kind, g.text, g.system, g.created_at,
+           mb.user_id IS NOT NULL AS is_member, mb.left_seq AS member_left_seq
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(channel_id, device_id, client_id, sender_id, i)
+    LEFT JOIN messages g ON g.channel_id = k.channel_id AND g.sender_device_id = k.device_id AND g.client_id = k.client_id
+    LEFT JOIN members mb ON mb.channel_id = k.channel_id AND mb.user_id = k.sender_id`,
+  // The new messages, the channels' new heads and the senders' watermarks, in one statement.
+  writeSends: `WITH inserted AS (
+      INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
+      SELECT t.channel_id, t.seq, t.sender_id, t.device_id, t.client_id, 'text', t.text, NULL, $1
+      FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
+        AS t(channel_id, seq, sender_id, device_id, client_id, text)
+    ), heads AS (
+      UPDATE channels c SET last_seq = h.last_seq, last_activity_at = $1
+      FROM unnest($8::text[], $9::bigint[]) AS h(id, last_seq)
+      WHERE c.id = h.id
+    )
+    UPDATE members m SET read_seq = greatest(m.read_seq, w.seq), delivered_seq = greatest(m.delivered_seq, w.seq)
+    FROM unnest($10::text[], $11::text[], $12::bigint[]) AS w(channel_id, user_id, seq)
+    WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id`,
+  // One version per channel that grew ($1 in order: base + 1, base + 2, ...):
+  // a user's rows in two channels of one commit must not share a version, or
+  // a sync page ending between them would skip the second. The rows bumped
+  // are exactly the members who must learn of the commit, so RETURNING
+  // doubles as the fan-out list. Lock order 3: meta last.
+  bumpChannels: `WITH v AS (UPDATE meta SET value = value + $2 WHERE key = 'version' RETURNING value - $2 AS base)
+    UPDATE members m SET version = v.base + b.idx
+    FROM v, unnest($1::text[]) WITH ORDINALITY AS b(channel_id, idx)
+    WHERE m.channel_id = b.channel_id AND m.left_seq IS NULL
+    RETURNING m.channel_id, m.user_id`,
+  // Both page directions are range scans of the (channel_id, seq) primary key,
+  // reading limit + 1 rows to learn whether there is more.
+  messagesAscending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`,
+  messagesDescending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+
+  // sync
+  headVersion: `SELECT value FROM meta WHERE key = 'version'`,
+  // The head and the page in one statement, so both come from one snapshot.
+  syncRows: `SELECT h.value AS head, r.channel_id, r.joined_seq, r.left_seq, r.read_seq, r.version, r.last_seq
+    FROM meta h
+    LEFT JOIN LATERAL (
+      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.version, c.last_seq
+      FROM members m JOIN channels c ON c.id = m.channel_id
+      WHERE m.user_id = $1 AND m.version > $2
+      ORDER BY m.version
+      LIMIT $3
+    ) r ON true
+    WHERE h.key = 'version'
+    ORDER BY r.version`,
+
+  // receipts
+  // Lock order 2: the member rows of a receipt batch, sorted.
+  lockMembers: `SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
+    FROM members m JOIN unnest($1::text[], $2::text[]) AS k(channel_id, user_id)
+      ON m.channel_id = k.channel_id AND m.user_id = k.user_id
+    ORDER BY m.channel_id, m.user_id
+    FOR UPDATE OF m`,
+  // $6 rows take a new version (base + vi); the others keep theirs (vi null).
+  // With $6 = 0 the meta row is not touched at all. Lock order 3: meta last.
+  setWatermarks: `WITH v AS (UPDATE meta SET value = value + $6 WHERE key = 'version' AND $6 > 0 RETURNING value - $6 AS base)
+    UPDATE members m SET delivered_seq = u.delivered_seq, read_seq = u.read_seq,
+      version = coalesce((SELECT base FROM v) + u.vi, m.version)
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(channel_id, user_id, delivered_seq, read_seq, vi)
+    WHERE m.channel_id = u.channel_id AND m.user_id = u.user_id`,
+} as const;
+
+const Q = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, { name: `confab_${name}`, text }])) as {
+  [K in keyof typeof SQL]: Statement;
+};
+
+/** A parameterized run of a named statement. */
+function bind(statement: Statement, values: unknown[]): pg.QueryConfig {
+  return { name: statement.name, text: statement.text, values };
+}
+
+// --- errors ----------------------------------------------------------------------
+
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** Errors pg and pg-pool raise without a code when the connection is gone or cannot be made. */
+const UNAVAILABLE_MESSAGES = new Set([
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Cannot use a pool after calling end on the pool',
+]);
+
+/** Whether `err` means the database cannot be reached right now (lost connection, restart, overload). */
+export function isUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // SQLSTATE class 08: connection exceptions.
+    if (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_NODE_CODES.has(code)) return true;
+  }
+  if (UNAVAILABLE_MESSAGES.has(err.message)) return true;
+  // Connecting to a host name with several addresses fails with all of their errors.
+  if (err instanceof AggregateError) return err.errors.some(isUnavailableError);
+  return err.cause !== undefined && isUnavailableError(err.cause);
+}
+
+/** The error a Store method raises for `err`: retryable AppError('unavailable') when the database is out of reach. */
+export function toStoreError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  return isUnavailableError(err) ? new AppError('unavailable') : err;
+}
+
+/**
+ * Failures after which running the whole transaction again is safe and
+ * likely to succeed: serialization failures, deadlocks (the victim rolled
+ * back), and the send-key backstop (a concurrent identical send committed
+ * first; the retry finds it and answers duplicate).
+ */
+function isRetryable(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown };
+  return e.code === '40001' || e.code === '40P01' || (e.code === '23505' && e.constraint === 'messages_send_key');
+}
+
+/**
+ * The store backed by PostgreSQL: safe to share between any number of nodes,
+ * each with its own pool. See the comment at the top of this file for the
+ * locking and versioning rules.
+ */
+export class PostgresStore implements Store {
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const schema = options.schema ?? 'public';
+    if (!SCHEMA_NAME_PATTERN.test(schema)) {
+      throw new Error(`Invalid schema name ${JSON.stringify(schema)}: use lower-case letters, digits and underscores.`);
+    }
+    // bigint columns (seqs, versions, millisecond times) as JS numbers, for
+    // this pool only; every value they hold stays below 2^53.
+    const types = new pg.TypeOverrides();
+    types.setTypeParser(20, (value: string) => Number(value));
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      types,
+      // Fail (retryably) instead of hanging when the server cannot be reached.
+      connectionTimeoutMillis: 10_000,
+      // Every connection of this pool resolves table names in the store's
+      // schema. Named statements are prepared after this, in that schema.
+      onConnect: async (client) => {
+        await client.query(`SET search_path TO ${schema}`);
+      },
+    });
+    // An idle connection that breaks (e.g. the server restarts) is dropped
+    // by the pool; without a listener the error would crash the process.
+    pool.on('error', () => undefined);
+    try {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      const onError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onError);
+      try {
+        await migrate(client, schema);
+      } finally {
+        client.off('error', onError);
+        client.release(broken);
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw toStoreError(err);
+    }
+    return new PostgresStore(pool);
+  }
+
+  /**
+   * Runs `fn` in one transaction on one pooled connection: COMMIT when it
+   * resolves, ROLLBACK (and rethrow) when it throws. Retried from the start
+   * on a serialization failure or deadlock, so `fn` must only decide from
+   * what it reads in the transaction.
+   */
+  private async transaction<R>(fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(fn);
+      } catch (err) {
+        if (attempt < MAX_ATTEMPTS && isRetryable(err)) continue;
+        throw toStoreError(err);
+      }
+    }
+  }
+
+  private async attempt<R>(fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+    const client = await this.pool.connect();
+    // A connection that broke must be destroyed, not returned to the pool.
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    // While checked out, the pool does not listen for the connection's errors.
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (broken === undefined && isUnavailableError(err)) broken = err as Error;
+      if (broken === undefined) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error;
+        }
+      }
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  /** One statement, which PostgreSQL runs as a transaction of its own. */
+  private async run<R extends pg.QueryResultRow>(statement: Statement, values: unknown[]): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<R>(bind(statement, values));
+      } catch (err) {
+        if (attempt < MAX_ATTEMPTS && isRetryable(err)) continue;
+        throw toStoreError(err);
+      }
+    }
+  }
+
+  // --- accounts -------------------------------------------------------------
+
+  async createUser(user: UserRecord): Promise<void> {
+    const result = await this.run(Q.insertUser, [
+      user.id,
+      user.username,
+      user.displayName,
+      user.passwordHash,
+      user.createdAt,
+      user.lastSeen,
+    ]);
+    if (result.rowCount === 0) throw new AppError('username_taken');
+  }
+
+  async getUser(id: string): Promise<UserRecord | null> {
+    const { rows } = await this.run<UserRow>(Q.userById, [id]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async getUserByUsername(username: string): Promise<UserRecord | null> {
+    const { rows } = await this.run<UserRow>(Q.userByUsername, [username]);
+    return rows[0] ? toUser(rows[0]) : null;
+  }
+
+  async getUsers(ids: readonly string[]): Promise<UserRecord[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.run<UserRow>(Q.usersByIds, [[...ids]]);
+    return rows.map(toUser);
+  }
+
+  async searchUsers(prefix: string, limit: number): Promise<UserRecord[]> {
+    // Every string starting with `prefix` sorts below prefix + U+FFFF (usernames are ASCII).
+    const { rows } = await this.run<UserRow>(Q.searchUsers, [prefix, `${prefix}\uffff`, Math.max(0, Math.floor(limit))]);
+    return rows.map(toUser);
+  }
+
+  async updateDisplayName(userId: string, displayName: string): Promise<void> {
+    await this.run(Q.updateDisplayName, [displayName, userId]);
+  }
+
+  async setLastSeen(userId: string, at: number): Promise<void> {
+    await this.run(Q.setLastSeen, [at, userId]);
+  }
+
+  async createDevice(device: DeviceRecord, tokenHash: string): Promise<void> {
+    await this.run(Q.insertDevice, [
+      device.id,
+      device.userId,
+      device.name,
+      device.platform,
+      tokenHash,
+      device.createdAt,
+      device.lastActiveAt,
+    ]);
+  }
+
+  async findDeviceByTokenHash(tokenHash: string): Promise<{ device: DeviceRecord; user: UserRecord } | null> {
+    const { rows } = await this.run<DeviceWithUserRow>(Q.deviceByToken, [tokenHash]);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      device: toDevice(row),
+      user: toUser({
+        id: row.u_id,
+        username: row.u_username,
+        display_name: row.u_display_name,
+        password_hash: row.u_password_hash,
+        created_at: row.u_created_at,
+        last_seen: row.u_last_seen,
+      }),
+    };
+  }
+
+  async listDevices(userId: string): Promise<DeviceRecord[]> {
+    const { rows } = await this.run<DeviceRow>(Q.devicesByUser, [userId]);
+    return rows.map(toDevice);
+  }
+
+  async revokeDevice(userId: string, deviceId: string, at: number): Promise<boolean> {
+    const result = await this.run(Q.revokeDevice, [at, deviceId, userId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async touchDevice(deviceId: string, at: number): Promise<void> {
+    await this.run(Q.touchDevice, [at, deviceId]);
+  }
+
+  // --- channels -------------------------------------------------------------
+
+  async getOrCreateDirect(
+    id: string,
+    userA: string,
+    userB: string,
+    createdAt: number,
+  ): Promise<{ channel: ChannelRecord; created: boolean }> {
+    if (userA === userB) throw new AppError('bad_request', 'A direct channel needs two different users.');
+    // JSON keeps the pair unambiguous whatever characters the ids contain.
+    const directKey = JSON.stringify(userA < userB ? [userA, userB] : [userB, userA]);
+    return this.transaction(async (c) => {
+      const existing = await c.query<ChannelRow>(bind(Q.channelByDirectKey, [directKey]));
+      if (existing.rows[0]) return { channel: toChannel(existing.rows[0]), created: false };
+      const inserted = await c.query<ChannelRow>(bind(Q.insertDirect, [id, directKey, userA, createdAt]));
+      if (!inserted.rows[0]) {
+        // Another node created the pair's channel meanwhile (and has committed).
+        const winner = await c.query<ChannelRow>(bind(Q.channelByDirectKey, [directKey]));
+        return { channel: toChannel(winner.rows[0]!), created: false };
+      }
+      // A new channel is news to both users' other devices.
+      await c.query(bind(Q.insertFounders, [id, createdAt, [userA, userB], ['member', 'member'], [0, 0]]));
+      return { channel: toChannel(inserted.rows[0]), created: true };
+    });
+  }
+
+  async createGroup(group: NewGroup): Promise<ChannelChangeResult> {
+    const others = [...new Set(group.memberIds)].filter((userId) => userId !== group.ownerId);
+    const at = group.createdAt;
+    return this.transaction(async (c) => {
+      // The new row is locked by its insert until commit: nobody else sees the channel before then.
+      const inserted = await c.query<ChannelRow>(bind(Q.insertGroup, [group.id, group.name, group.ownerId, at, others.length + 1]));
+      const message = await insertSystemMessage(c, group.id, 1, group.ownerId, group.system, at);
+      // Like a send, an event one causes is read by its author: the owner starts at seq 1.
+      await c.query(
+        bind(Q.insertFounders, [
+          group.id,
+          at,
+          [group.ownerId, ...others],
+          ['owner', ...others.map(() => 'member')],
+          [1, ...others.map(() => 0)],
+        ]),
+      );
+      return { channel: toChannel(inserted.rows[0]!), message, recipients: [group.ownerId, ...others] };
+    });
+  }
+
+  async getChannel(channelId: string): Promise<ChannelRecord | null> {
+    const { rows } = await this.run<ChannelRow>(Q.channelById, [channelId]);
+    return rows[0] ? toChannel(rows[0]) : null;
+  }
+
+  async getMember(channelId: string, userId: string): Promise<MemberRecord | null> {
+    const { rows } = await this.run<MemberRow>(Q.member, [channelId, userId]);
+    return rows[0] ? toMember(rows[0]) : null;
+  }
+
+  async listMembers(channelId: string): Promise<MemberRecord[]> {
+    const { rows } = await this.run<MemberRow>(Q.currentMembers, [channelId]);
+    return rows.map(toMember);
+  }
+
+  async changeChannel(
+    channelId: string,
+    decide: (state: ChannelState) => ChannelChange,
+    at: number,
+  ): Promise<ChannelChangeResult | null> {
+    return this.transaction(async (c) => {
+      // Lock order 1: the channel row first; the decision then rests on state no one else can change.
+      const channelRow = (await c.query<ChannelRow>(bind(Q.lockChannel, [channelId]))).rows[0];
+      if (!channelRow) return null;
+      const members = (await c.query<MemberRow>(bind(Q.currentMembers, [channelId]))).rows.map(toMember);
+      // If `decide` throws, the transaction rolls back and nothing is written.
+      const change = decide({ channel: toChannel(channelRow), members });
+      const seq = channelRow.last_seq + 1;
+      let memberCount = channelRow.member_count;
+
+      for (const { userId, role } of change.add ?? []) {
+        const existing = (await c.query<MemberRow>(bind(Q.member, [channelId, userId]))).rows[0];
+        if (existing && existing.left_seq === null) throw new AppError('already_member');
+        if (existing) await c.query(bind(Q.rejoinMember, [role, at, seq, seq - 1, channelId, userId]));
+        else await c.query(bind(Q.insertMember, [channelId, userId, role, at, seq, seq - 1]));
+        memberCount++;
+      }
+      for (const userId of change.remove ?? []) {
+        if ((await c.query(bind(Q.removeMember, [seq, channelId, userId]))).rowCount === 0) throw new AppError('not_member');
+        memberCount--;
+      }
+      for (const { userId, role } of change.roles ?? []) {
+        if ((await c.query(bind(Q.setRole, [role, channelId, userId]))).rowCount === 0) throw new AppError('not_member');
+      }
+
+      const message = await insertSystemMessage(c, channelId, seq, change.system.actorId, change.system, at);
+      await c.query(bind(Q.raiseWatermarks, [seq, channelId, change.system.actorId]));
+      const updated = await c.query<ChannelRow>(bind(Q.setChannelAfterChange, [change.rename ?? null, seq, memberCount, at, channelId]));
+      // Members removed by this change have left_seq = seq: they get the version
+      // bump (sync shows them `left`) and the event, and nothing after it.
+      const bumped = await c.query<{ user_id: string }>(bind(Q.bumpCurrentAndLeaving, [channelId, seq]));
+      return { channel: toChannel(updated.rows[0]!), message, recipients: bumped.rows.map((r) => r.user_id) };
+    });
+  }
+
+  async listMemberships(userId: string): Promise<MembershipView[]> {
+    const { rows } = await this.run<MembershipRow>(Q.memberships, [userId]);
+    return rows.map((row) => ({
+      channel: toChannel({
+        id: row.c_id,
+        kind: row.c_kind,
+        name: row.c_name,
+        created_by: row.c_created_by,
+        created_at: row.c_created_at,
+        last_seq: row.c_last_seq,
+        member_count: row.c_member_count,
+      }),
+      member: toMember(row),
+      lastMessage:
+        row.msg_seq === null
+          ? null
+          : toMessage({
+              channel_id: row.msg_channel_id!,
+              seq: row.msg_seq,
+              sender_id: row.msg_sender_id!,
+              client_id: row.msg_client_id!,
+              kind: row.msg_kind!,
+              text: row.msg_text!,
+              system: row.msg_system,
+              created_at: row.msg_created_at!,
+            }),
+      peerId: row.peer_id,
+    }));
+  }
+
+  async listDirectPeers(userId: string): Promise<string[]> {
+    const { rows } = await this.run<{ user_id: string }>(Q.directPeers, [userId]);
+    return rows.map((r) => r.user_id);
+  }
+
+  // --- messages -------------------------------------------------------------
+
+  async appendMessages(requests: readonly AppendRequest[], at: number): Promise<AppendBatchResult> {
+    if (requests.length === 0) return { results: [], recipients: new Map() };
+    // Sorted: the order every multi-channel lock is taken in (lock order 1).
+    const channelIds = [...new Set(requests.map((r) => r.channelId))].sort();
+    return this.transaction(async (c) => {
+      // Lock every channel of the batch. Appends to a channel from any node
+      // now wait for this commit, and read last_seq only after it: seqs are
+      // gap-free and never assigned twice.
+      const locked = await c.query<{ id: string; last_seq: number }>(bind(Q.lockChannels, [channelIds]));
+      const heads = new Map(locked.rows.map((r) => [r.id, { lastSeq: r.last_seq, grew: false }]));
+
+      // Read after the locks: a send with the same key that another node
+      // committed before we got them is visible here.
+      const lookup = await c.query<SendLookupRow>(
+        bind(Q.lookupSends, [
+          requests.map((r) => r.channelId),
+          requests.map((r) => r.senderDeviceId),
+          requests.map((r) => r.clientId),
+          requests.map((r) => r.senderId),
+        ]),
+      );
+      const known = new Map(lookup.rows.map((r) => [r.i, r]));
+
+      // Sends of this batch by send key, so a key repeated within the batch finds its first use.
+      const sent = new Map<string, Message>();
+      // Per (channel, sender): the seq the sender's watermarks move to.
+      const senders = new Map<string, { channelId: string; senderId: string; seq: number }>();
+      const fresh: { channelId: string; seq: number; senderId: string; deviceId: string; clientId: string; text: string }[] = [];
+      const results: AppendResult[] = [];
+
+      requests.forEach((req, index) => {
+        const head = heads.get(req.channelId);
+        if (!head) {
+          results.push({ ok: false, code: 'channel_not_found' });
+          return;
+        }
+        const row = known.get(index + 1);
+        // The send key is checked before membership: a retry of a send that
+        // committed before its sender was removed still gets its original ack.
+        const key = JSON.stringify([req.channelId, req.senderDeviceId, req.clientId]);
+        const existing = sent.get(key) ?? (row && row.seq !== null ? toMessage(row as MessageRow) : undefined);
+        if (existing) {
+          results.push(
+            existing.text === req.text
+              ? { ok: true, message: existing, duplicate: true }
+              : { ok: false, code: 'idempotency_conflict' },
+          );
+          return;
+        }
+        if (!row?.is_member || row.member_left_seq !== null) {
+          results.push({ ok: false, code: 'not_member' });
+          return;
+        }
+        const seq = ++head.lastSeq;
+        head.grew = true;
+        const message: Message = {
+          channelId: req.channelId,
+          seq,
+          senderId: req.senderId,
+          clientId: req.clientId,
+          kind: 'text',
+          text: req.text,
+          createdAt: at,
+        };
+        sent.set(key, message);
+        fresh.push({ channelId: req.channelId, seq, senderId: req.senderId, deviceId: req.senderDeviceId, clientId: req.clientId, text: req.text });
+        senders.set(JSON.stringify([req.channelId, req.senderId]), { channelId: req.channelId, senderId: req.senderId, seq });
+        results.push({ ok: true, message, duplicate: false });
+      });
+
+      const recipients = new Map<string, string[]>();
+      if (fresh.length === 0) return { results, recipients };
+
+      // Channels that grew, in the order the batch first mentions them.
+      const grown = [...new Set(requests.map((r) => r.channelId))].filter((id) => heads.get(id)?.grew);
+      const writers = [...senders.values()];
+      await c.query(
+        bind(Q.writeSends, [
+          at,
+          fresh.map((m) => m.channelId),
+          fresh.map((m) => m.seq),
+          fresh.map((m) => m.senderId),
+          fresh.map((m) => m.deviceId),
+          fresh.map((m) => m.clientId),
+          fresh.map((m) => m.text),
+          grown,
+          grown.map((id) => heads.get(id)!.lastSeq),
+          writers.map((w) => w.channelId),
+          writers.map((w) => w.senderId),
+          writers.map((w) => w.seq),
+        ]),
+      );
+      for (const id of grown) recipients.set(id, []);
+      const bumped = await c.query<{ channel_id: string; user_id: string }>(bind(Q.bumpChannels, [grown, grown.length]));
+      for (const r of bumped.rows) recipients.get(r.channel_id)!.push(r.user_id);
+      return { results, recipients };
+    });
+  }
+
+  async getMessages(channelId: string, range: HistoryRange): Promise<HistoryPage> {
+    const limit = Math.max(0, Math.floor(range.limit));
+    // Exclusive upper bound combining `before` and `maxSeq`.
+    const upper = Math.min(range.before ?? NO_BOUND, range.maxSeq !== undefined ? range.maxSeq + 1 : NO_BOUND);
+    if (range.after !== undefined) {
+      // Forward from `after` (also when `before` is given: the oldest end of the window).
+      const { rows } = await this.run<MessageRow>(Q.messagesAscending, [channelId, range.after, upper, limit + 1]);
+      return { messages: rows.slice(0, limit).map(toMessage), hasMore: rows.length > limit };
+    }
+    // Backward from `before` (or from the newest message).
+    const { rows } = await this.run<MessageRow>(Q.messagesDescending, [channelId, upper, limit + 1]);
+    return { messages: rows.slice(0, limit).reverse().map(toMessage), hasMore: rows.length > limit };
+  }
+
+  // --- sync and receipts ----------------------------------------------------
+
+  async sync(userId: string, cursor: string | null, limit: number): Promise<SyncPage> {
+    if (cursor === null) {
+      const { rows } = await this.run<{ value: number }>(Q.headVersion, []);
+      return { cursor: String(rows[0]!.value), hasMore: false, entries: [] };
+    }
+    const from = CURSOR_PATTERN.test(cursor) ? Number(cursor) : NaN;
+    if (!Number.isSafeInteger(from)) throw new AppError('bad_request', 'Unknown sync cursor.');
+
+    const pageSize = Math.max(1, Math.floor(limit));
+    const { rows: all } = await this.run<SyncRow>(Q.syncRows, [userId, from, pageSize + 1]);
+    const head = all[0]!.head;
+    if (from > head) throw new AppError('bad_request', 'Unknown sync cursor.');
+    // Without matches, the outer join yields one row of nulls beside the head.
+    const rows = all.filter((r) => r.channel_id !== null);
+    const hasMore = rows.length > pageSize;
+    const page = rows.slice(0, pageSize);
+    const entries = page.map(
+      (r): SyncEntry => ({
+        channelId: r.channel_id!,
+        lastSeq: r.left_seq === null ? r.last_seq : Math.min(r.last_seq, r.left_seq),
+        joinedSeq: r.joined_seq,
+        readSeq: r.read_seq,
+        left: r.left_seq !== null,
+      }),
+    );
+    // A complete page has seen every row of this user up to the head (same
+    // snapshot), so the client may jump there and skip other users' versions.
+    // Versions are committed in order, so nothing at or below the head can
+    // still appear later.
+    const next = hasMore ? page[page.length - 1]!.version : head;
+    return { cursor: String(next), hasMore, entries };
+  }
+
+  async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
+    if (updates.length === 0) return [];
+    const channelIds = [...new Set(updates.map((u) => u.channelId))].sort();
+    const keys = new Map(updates.map((u) => [JSON.stringify([u.channelId, u.userId]), u]));
+    return this.transaction(async (c) => {
+      // Lock order 1 (shared: receipts of one channel may run side by side,
+      // but not beside an append or a membership change), then 2.
+      const channels = await c.query<{ id: string; last_seq: number }>(bind(Q.shareChannels, [channelIds]));
+      const lastSeqs = new Map(channels.rows.map((r) => [r.id, r.last_seq]));
+      const locked = await c.query<Pick<MemberRow, 'channel_id' | 'user_id' | 'left_seq' | 'delivered_seq' | 'read_seq'>>(
+        bind(Q.lockMembers, [[...keys.values()].map((u) => u.channelId), [...keys.values()].map((u) => u.userId)]),
+      );
+      const rows = new Map(locked.rows.map((r) => [JSON.stringify([r.channel_id, r.user_id]), r]));
+
+      // Applied in order on the locked rows' values; keyed by (channel, user)
+      // so a row updated twice is reported once, with its final values.
+      const state = new Map<string, { deliveredSeq: number; readSeq: number }>();
+      const changed = new Map<string, ReceiptChange>();
+      for (const u of updates) {
+        const lastSeq = lastSeqs.get(u.channelId);
+        const key = JSON.stringify([u.channelId, u.userId]);
+        const m = rows.get(key);
+        if (lastSeq === undefined || !m) continue;
+        const current = state.get(key) ?? { deliveredSeq: m.delivered_seq, readSeq: m.read_seq };
+        const readable = m.left_seq === null ? lastSeq : Math.min(lastSeq, m.left_seq);
+        const readSeq = Math.max(current.readSeq, Math.min(u.readSeq ?? 0, readable));
+        const deliveredSeq = Math.max(current.deliveredSeq, readSeq, Math.min(u.deliveredSeq ?? 0, readable));
+        if (readSeq === current.readSeq && deliveredSeq === current.deliveredSeq) continue;
+        state.set(key, { deliveredSeq, readSeq });
+        changed.set(key, { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
+      }
+      if (changed.size === 0) return [];
+
+      // Only the reader's own devices care about their read watermark through
+      // sync; delivered alone is live-only information and bumps nothing.
+      let versioned = 0;
+      const list = [...changed.entries()].map(([key, change]) => ({
+        change,
+        vi: change.readSeq !== rows.get(key)!.read_seq ? ++versioned : null,
+      }));
+      await c.query(
+        bind(Q.setWatermarks, [
+          list.map((x) => x.change.channelId),
+          list.map((x) => x.change.userId),
+          list.map((x) => x.change.deliveredSeq),
+          list.map((x) => x.change.readSeq),
+          list.map((x) => x.vi),
+          versioned,
+        ]),
+      );
+      return list.map((x) => x.change);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+async function insertSystemMessage(
+  c: pg.PoolClient,
+  channelId: string,
+  seq: number,
+  actorId: string,
+  system: { text: string; event: SystemEvent },
+  at: number,
+): Promise<Message> {
+  // No device sent it, and the client id only has to be unique in the channel.
+  const clientId = `sys:${channelId}:${seq}`;
+  await c.query(bind(Q.insertSystemMessage, [channelId, seq, actorId, clientId, system.text, JSON.stringify(system.event), at]));
+  return { channelId, seq, senderId: actorId, clientId, kind: 'system', text: system.text, createdAt: at, system: system.event };
+}
+
+// --- row → record mapping ------------------------------------------------------
+
+function toUser(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    passwordHash: r.password_hash,
+    createdAt: r.created_at,
+    lastSeen: r.last_seen,
+  };
+}
+
+function toDevice(r: DeviceRow): DeviceRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    platform: r.platform,
+    createdAt: r.created_at,
+    lastActiveAt: r.last_active_at,
+  };
+}
+
+function toChannel(r: ChannelRow): ChannelRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    lastSeq: r.last_seq,
+    memberCount: r.member_count,
+  };
+}
+
+function toMember(r: MemberRow): MemberRecord {
+  return {
+    channelId: r.channel_id,
+    userId: r.user_id,
+    role: r.role,
+    joinedAt: r.joined_at,
+    joinedSeq: r.joined_seq,
+    leftSeq: r.left_seq,
+    deliveredSeq: r.delivered_seq,
+    readSeq: r.read_seq,
+  };
+}
+
+function toMessage(r: MessageRow): Message {
+  const message: Message = {
+    channelId: r.channel_id,
+    seq: r.seq,
+    senderId: r.sender_id,
+    clientId: r.client_id,
+    kind: r.kind,
+    text: r.text,
+    createdAt: r.created_at,
+  };
+  // Text messages have no `system` key at all (not even undefined), so records compare equal.
+  if (r.system !== null) message.system = JSON.parse(r.system) as SystemEvent;
+  return message;
+}
