@@ -8,6 +8,10 @@ import { MemoryPresenceTracker } from './adapters/presence/memory-presence-track
 import { PostgresStore } from './adapters/store/postgres-store.js';
 import { SqliteStore } from './adapters/store/sqlite-store.js';
 import { MemoryNodeRegistry } from './adapters/discovery/memory-node-registry.js';
+import { RedisNodeRegistry } from './adapters/discovery/redis-node-registry.js';
+import { RedisBroker } from './adapters/broker/redis-broker.js';
+import { RedisPresenceTracker } from './adapters/presence/redis-presence-tracker.js';
+import { parseClusterNodes, type RedisConnectionOptions } from './adapters/redis/connect.js';
 import { ChannelsService } from './channels/channels-service.js';
 import { DiscoveryService } from './discovery/discovery-service.js';
 import type { NodeRegistry } from './discovery/node-registry.js';
@@ -39,6 +43,12 @@ export interface Overrides {
 /** How long a node's announcement lives without a refresh (refreshed every third of it). */
 const DISCOVERY_TTL_MS = 6_000;
 
+function redisOptions(config: Config): RedisConnectionOptions | null {
+  if (config.redisClusterNodes) return { cluster: parseClusterNodes(config.redisClusterNodes) };
+  if (config.redisUrl) return { url: config.redisUrl };
+  return null;
+}
+
 function openEmbeddedStore(config: Config): Store {
   mkdirSync(config.dataDir, { recursive: true });
   return SqliteStore.open({ path: databasePath(config), synchronous: config.sqliteSynchronous });
@@ -59,21 +69,32 @@ export interface ConfabServer {
 export async function createServer(config: Config, overrides: Overrides = {}): Promise<ConfabServer> {
   const now = overrides.now ?? Date.now;
   const nodeId = config.nodeId || `n_${randomBytes(6).toString('base64url')}`;
+  const app = createHttpApp({ logLevel: config.logLevel, trustProxy: config.trustProxy });
+  const log = app.log;
+
   const store =
     overrides.store ??
     (config.databaseUrl
       ? await PostgresStore.open({ url: config.databaseUrl, schema: config.databaseSchema, poolSize: config.databasePoolSize })
       : openEmbeddedStore(config));
-  const broker = overrides.broker ?? new MemoryBroker();
-  const tracker = overrides.presenceTracker ?? new MemoryPresenceTracker();
-  const nodeRegistry = overrides.nodeRegistry ?? new MemoryNodeRegistry(now);
+  const redis = redisOptions(config);
+  const onRedisError = (what: string) => (err: unknown) => log.warn({ err }, `redis ${what} error`);
+  const broker =
+    overrides.broker ??
+    (redis ? await RedisBroker.open({ redis, nodeId, keyPrefix: config.redisKeyPrefix, onError: onRedisError('broker') }) : new MemoryBroker());
+  const tracker =
+    overrides.presenceTracker ??
+    (redis
+      ? await RedisPresenceTracker.open({ redis, keyPrefix: config.redisKeyPrefix, timeoutMs: config.presenceTimeoutMs, onError: onRedisError('presence') })
+      : new MemoryPresenceTracker());
+  const nodeRegistry =
+    overrides.nodeRegistry ??
+    (redis ? await RedisNodeRegistry.open({ redis, keyPrefix: config.redisKeyPrefix, nodeId, onError: onRedisError('discovery') }) : new MemoryNodeRegistry(now));
 
-  const app = createHttpApp({ logLevel: config.logLevel, trustProxy: config.trustProxy });
-  const log = app.log;
   const metrics = createMetrics();
   const fanout = new Fanout(broker);
   const registry = new ConnectionRegistry();
-  const members = new MembershipCache(store);
+  const members = new MembershipCache(store, { now });
 
   const accounts = new AccountsService(store, {
     scryptLog2N: config.scryptCost,
@@ -163,6 +184,9 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         const deadline = Date.now() + config.shutdownGraceMs;
         while (registry.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
         gateway.closeAll(CloseCode.SERVICE_RESTART, 'server restarting');
+        // Let the sockets' close handlers record their disconnects before presence closes.
+        const closing = Date.now() + 2_000;
+        while (registry.size > 0 && Date.now() < closing) await new Promise((r) => setTimeout(r, 10));
         gateway.close();
         await app.close();
         await discovery.stop();

@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { backendEnv } from './backend.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 export interface ServerProcess {
   url: string;
+  env: Record<string, string>;
   child: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output(): string;
@@ -12,6 +14,8 @@ export interface ServerProcess {
 
 /** Runs the real command-line server (from source) as its own process. */
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  // A process given a data directory keeps its data in this test backend (see backend.ts).
+  if (env.DATA_DIR && !env.DATABASE_URL) env = { ...backendEnv(env.DATA_DIR), ...env };
   const child = spawn(process.execPath, ['--conditions=@confab/source', '--import', 'tsx', 'packages/server/src/main.ts'], {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', SCRYPT_LOG2_N: '10', ...env },
@@ -33,5 +37,5 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     void exited.then(() => reject(new Error(`server exited early:\n${out}`)));
   });
-  return { url, child, exited, output: () => out };
+  return { url, env, child, exited, output: () => out };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createServer, type ConfabServer, type Overrides } from '../../src/server.js';
+import { backendConfig, dropBackend } from './backend.js';
 
 export interface TestServer {
   url: string;
@@ -22,6 +23,7 @@ export function testConfig(over: Partial<Config> = {}, dataDir = mkdtempSync(joi
     sqliteSynchronous: 'normal',
     receiptFlushMs: 20,
     shutdownGraceMs: 200,
+    ...backendConfig(dataDir),
     ...over,
   });
 }
@@ -36,7 +38,10 @@ export async function startServer(over: Partial<Config> = {}, overrides: Overrid
     dataDir: config.dataDir,
     async stop() {
       await server.stop();
-      if (!opts.keepData) rmSync(config.dataDir, { recursive: true, force: true });
+      if (!opts.keepData) {
+        rmSync(config.dataDir, { recursive: true, force: true });
+        await dropBackend(config.dataDir);
+      }
     },
   };
 }

@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, newUser } from '../../../server/test/support/http.js';
 import { RawSocket } from '../../../server/test/support/raw-socket.js';
+import { dropBackend } from '../../../server/test/support/backend.js';
 import { startServer, type TestServer } from '../../../server/test/support/server.js';
 import { DESKTOP, PHONE, buildWebApp, launchBrowser, newContext, runBrowserSuite, screenshotDir } from './harness.js';
 
@@ -33,6 +34,8 @@ afterAll(async () => {
   if (!runBrowserSuite) return;
   await browser?.close();
   await srv?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  await dropBackend(dataDir);
   web?.cleanup();
 });
 

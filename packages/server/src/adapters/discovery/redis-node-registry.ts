@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { NodeInfo, NodeRegistry } from '../../discovery/node-registry.js';
+import { closeRedis, connectionName, openRedis, type RedisConnectionOptions } from '../redis/connect.js';
 
 const FORGET_AFTER_MS = 60_000;
 
@@ -11,6 +12,8 @@ const FORGET_AFTER_MS = 60_000;
 export class RedisNodeRegistry implements NodeRegistry {
   private readonly infoKey: string;
   private readonly expiryKey: string;
+
+  private owned = false;
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -47,5 +50,15 @@ export class RedisNodeRegistry implements NodeRegistry {
     return rows.flatMap((row) => (row ? [JSON.parse(row) as NodeInfo] : []));
   }
 
-  async close(): Promise<void> {}
+  /** A registry with a connection of its own, closed with it. */
+  static async open(opts: { redis: RedisConnectionOptions; keyPrefix: string; nodeId: string; onError?: (err: unknown) => void }): Promise<RedisNodeRegistry> {
+    const client = await openRedis(opts.redis, { name: connectionName('confab-discovery:', opts.nodeId), ...(opts.onError && { onError: opts.onError }) });
+    const registry = new RedisNodeRegistry(client, opts.keyPrefix);
+    registry.owned = true;
+    return registry;
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await closeRedis(this.redis);
+  }
 }

@@ -1,0 +1,175 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uniqueName } from '../../../test/support/services.js';
+import { describePresenceContract } from '../../presence/presence-tracker.contract.js';
+import { describeBrokerContract, type BrokerCluster } from '../../realtime/broker.contract.js';
+import { RedisBroker } from '../broker/redis-broker.js';
+import { RedisPresenceTracker } from '../presence/redis-presence-tracker.js';
+import { closeRedis, deleteKeysWithPrefix, masters, openRedis, openSubscriber, type RedisClient, type RedisConnectionOptions } from './connect.js';
+
+/*
+ * The broker and presence contracts on a real Redis Cluster: three masters
+ * started here on free loopback ports, in temporary directories, joined with
+ * `redis-cli --cluster create`, killed at the end.
+ */
+
+const run = promisify(execFile);
+const NODE_TTL_MS = 900;
+
+const haveBinaries = await Promise.all(['redis-server', 'redis-cli'].map((bin) => run(bin, ['--version']).then(() => true, () => false))).then(
+  (found) => found.every(Boolean),
+);
+const enabled = haveBinaries || process.env.CI === 'true';
+if (!enabled) {
+  console.warn('SKIPPED: redis-server / redis-cli are not on PATH; the Redis Cluster suites did not run (set CI=true to make this a failure).');
+}
+
+interface Server {
+  port: number;
+  dir: string;
+  child: ChildProcess;
+}
+
+describe.runIf(enabled)('Redis Cluster (3 masters)', () => {
+  const servers: Server[] = [];
+  let redis: RedisConnectionOptions;
+  let admin: RedisClient;
+
+  beforeAll(async () => {
+    const ports = await freeClusterPorts(3);
+    for (const port of ports) servers.push(await startServer(port));
+    await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 20_000,
+    });
+    await waitFor(async () => {
+      const states = await Promise.all(ports.map((p) => run('redis-cli', ['-p', String(p), 'cluster', 'info']).then((r) => r.stdout)));
+      return states.every((s) => s.includes('cluster_state:ok'));
+    }, 15_000);
+    redis = { cluster: ports.map((port) => ({ host: '127.0.0.1', port })) };
+    admin = await openRedis(redis, { name: 'test-admin' });
+  }, 40_000);
+
+  afterAll(async () => {
+    if (admin) await closeRedis(admin, 1_000);
+    await Promise.all(servers.map((s) => stop(s)));
+  }, 10_000);
+
+  it('has three masters that share the slots', async () => {
+    expect(masters(admin)).toHaveLength(3);
+    const counts = await Promise.all(masters(admin).map((m) => m.dbsize()));
+    expect(counts).toHaveLength(3);
+  });
+
+  describeBrokerContract('RedisBroker on Redis Cluster', async (nodes): Promise<BrokerCluster> => {
+    const prefix = `${uniqueName('broker')}:`;
+    const nodeIds = Array.from({ length: nodes }, (_, i) => `n${i}`);
+    const brokers = await Promise.all(nodeIds.map((nodeId) => RedisBroker.open({ redis, nodeId, keyPrefix: prefix, nodeTtlMs: NODE_TTL_MS })));
+    return {
+      brokers,
+      async crash(index) {
+        brokers[index]!.disconnect();
+        const probe = await openSubscriber(redis, { name: 'probe' });
+        let count = 0;
+        probe.on('smessageBuffer', () => count++);
+        await probe.ssubscribe(RedisBroker.nodeChannel(prefix, brokers[index]!.instanceId));
+        await new Promise((r) => setTimeout(r, NODE_TTL_MS + 150));
+        return { traffic: () => count, close: () => closeRedis(probe, 1_000) };
+      },
+      async cleanup() {
+        await Promise.all(brokers.map((b) => b.close()));
+        await deleteKeysWithPrefix(admin, prefix);
+      },
+    };
+  });
+
+  describePresenceContract('RedisPresenceTracker on Redis Cluster', async ({ timeoutMs, nodes }) => {
+    const prefix = `${uniqueName('presence')}:`;
+    const sweepIntervalMs = Math.max(20, Math.min(100, Math.floor(timeoutMs / 6)));
+    const trackers = await Promise.all(
+      Array.from({ length: nodes }, () => RedisPresenceTracker.open({ redis, keyPrefix: prefix, timeoutMs, sweepIntervalMs })),
+    );
+    return {
+      trackers,
+      supportsExpiry: true,
+      async cleanup() {
+        await Promise.all(trackers.map((t) => t.close()));
+        await deleteKeysWithPrefix(admin, prefix);
+      },
+    };
+  });
+});
+
+async function startServer(port: number): Promise<Server> {
+  const dir = mkdtempSync(join(tmpdir(), 'confab-redis-cluster-'));
+  const child = spawn('redis-server', [
+    '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir,
+  ], { stdio: 'ignore' });
+  const server = { port, dir, child };
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
+      return ping(port);
+    }, 5_000);
+  } catch (err) {
+    await stop(server);
+    throw err;
+  }
+  return server;
+}
+
+async function stop(server: Server): Promise<void> {
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
+  }
+  rmSync(server.dir, { recursive: true, force: true });
+}
+
+/** Ports whose cluster bus port (port + 10000) is free as well. */
+async function freeClusterPorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if (ports.includes(port)) continue;
+    if ((await canListen(port)) && (await canListen(port + 10_000))) ports.push(port);
+  }
+  return ports;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the Redis Cluster');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
