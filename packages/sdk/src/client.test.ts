@@ -394,6 +394,24 @@ describe('ConfabClient sends', () => {
   });
 });
 
+describe('ConfabClient send order', () => {
+  it('queues new sends behind a refused one, so they go out in the order they were made', async () => {
+    const { client } = await connected();
+    const ws = FakeSocket.last;
+    const first = client.send('c1', 'one');
+    ws.push({ type: 'error', code: 'unavailable', message: 'db restarting', retryable: true, id: 'id1' });
+    await tick();
+    const second = client.send('c1', 'two');
+    expect(ws.framesOf('send').map((f) => f.id)).toEqual(['id1']);
+    await tick(250);
+    expect(ws.framesOf('send').map((f) => f.id)).toEqual(['id1', 'id1', 'id2']);
+    ws.push({ type: 'ack', id: 'id1', channelId: 'c1', seq: 1, createdAt: 1, duplicate: false });
+    ws.push({ type: 'ack', id: 'id2', channelId: 'c1', seq: 2, createdAt: 1, duplicate: false });
+    await expect(first).resolves.toMatchObject({ seq: 1 });
+    await expect(second).resolves.toMatchObject({ seq: 2 });
+  });
+});
+
 describe('ConfabClient messages', () => {
   it('emits live messages in order, fills gaps from history, drops duplicates', async () => {
     http.channels = [{ ...channel('c1'), lastSeq: 2 }];

@@ -269,7 +269,9 @@ export class ConfabClient {
     if (!isValidClientId(clientId)) return Promise.reject(new ConfabError('bad_request', 'A client id is 1–64 printable ASCII characters.'));
     if (this._state === 'closed') return Promise.reject(new ConfabError('closed'));
     const { entry, promise, added } = this.outbox.add(clientId, channelId, text);
-    if (added) this.writeSend(entry);
+    // While refused sends wait for their retry, newer ones queue behind them,
+    // so a device's messages keep the order in which the user wrote them.
+    if (added && !this.sendRetryTimer) this.writeSend(entry);
     return promise;
   }
 

@@ -31,14 +31,16 @@ export async function startCluster(count: number, extra: Record<string, string> 
     ...extra,
   };
   const nodes: ServerProcess[] = [];
+  const spawn = (id: string, more: Record<string, string> = {}) => spawnServer({ ...base, NODE_ID: id, LOG_LEVEL: 'info', ...more });
   const startNode = async (id: string, more: Record<string, string> = {}) => {
-    const node = await spawnServer({ ...base, NODE_ID: id, LOG_LEVEL: 'info', ...more });
+    const node = await spawn(id, more);
     nodes.push(node);
     return node;
   };
   // The first node migrates the schema; the others then start in parallel.
+  // nodes[i] is always `node${i + 1}`, whichever finished starting first.
   await startNode('node1');
-  await Promise.all(Array.from({ length: count - 1 }, (_, i) => startNode(`node${i + 2}`)));
+  nodes.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => spawn(`node${i + 2}`)))));
   return {
     nodes,
     schema,

@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@confab/protocol';
+import { dropBackend } from '../support/backend.js';
 import { http, login, newUser } from '../support/http.js';
 import { spawnServer } from '../support/process.js';
 import { RawSocket } from '../support/raw-socket.js';
 
 const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(async () => {
+  for (const d of dirs) {
+    rmSync(d, { recursive: true, force: true });
+    await dropBackend(d);
+  }
+});
 
 function dataDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'confab-proc-'));
