@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../../src/adapters/redis/connect.js';
 import { spawnServer, type ServerProcess } from '../support/process.js';
 import { POSTGRES_URL, REDIS_URL, uniqueName } from '../support/services.js';
 
@@ -58,12 +59,7 @@ export async function startCluster(count: number, extra: Record<string, string> 
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await db.end();
       const redis = new Redis(REDIS_URL);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     },
   };

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../../src/adapters/redis/connect.js';
 import type { Config } from '../../src/config.js';
 import { POSTGRES_URL, REDIS_URL } from './services.js';
 
@@ -48,12 +49,7 @@ export async function dropBackend(dataDir: string): Promise<void> {
   }
   const redis = new Redis(REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     await redis.quit();
   }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Message, Role, SyncEntry, SystemEvent } from '@confab/protocol';
+import type { Message, SyncEntry, SystemEvent } from '@confab/protocol';
 import { AppError } from '../../errors.js';
 import type {
   AppendBatchResult,
@@ -21,6 +21,7 @@ import type {
   SyncPage,
   UserRecord,
 } from '../../store/store.js';
+import { toChannel, toDevice, toMember, toMessage, toUser, type ChannelRow, type DeviceRow, type DeviceWithUserRow, type MemberRow, type MembershipRow, type MessageRow, type UserRow } from './sql-rows.js';
 import { SCHEMA_NAME_PATTERN, migrate } from './postgres-migrations.js';
 
 export interface PostgresStoreOptions {
@@ -73,58 +74,6 @@ export interface PostgresStoreOptions {
 
 // --- row shapes, as pg returns them (int8 parsed to number, see `open`) --------
 
-interface UserRow {
-  id: string;
-  username: string;
-  display_name: string;
-  password_hash: string;
-  created_at: number;
-  last_seen: number | null;
-}
-
-interface DeviceRow {
-  id: string;
-  user_id: string;
-  name: string;
-  platform: string;
-  created_at: number;
-  last_active_at: number;
-}
-
-type DeviceWithUserRow = DeviceRow & { [K in keyof UserRow as `u_${K}`]: UserRow[K] };
-
-interface ChannelRow {
-  id: string;
-  kind: 'direct' | 'group';
-  name: string | null;
-  created_by: string;
-  created_at: number;
-  last_seq: number;
-  member_count: number;
-}
-
-interface MemberRow {
-  channel_id: string;
-  user_id: string;
-  role: Role;
-  joined_at: number;
-  joined_seq: number;
-  left_seq: number | null;
-  delivered_seq: number;
-  read_seq: number;
-}
-
-interface MessageRow {
-  channel_id: string;
-  seq: number;
-  sender_id: string;
-  client_id: string;
-  kind: 'text' | 'system';
-  text: string;
-  system: string | null;
-  created_at: number;
-}
-
 interface SyncRow {
   head: number;
   channel_id: string | null;
@@ -135,9 +84,7 @@ interface SyncRow {
   last_seq: number;
 }
 
-type MembershipRow = { [K in keyof ChannelRow as `c_${K}`]: ChannelRow[K] } & MemberRow & {
-  [K in keyof MessageRow as `msg_${K}`]: MessageRow[K] | null;
-} & { peer_id: string | null };
+
 
 /** One request of an append batch with what the database already knows about it. */
 type SendLookupRow = { [K in keyof MessageRow]: MessageRow[K] | null } & { i: number; is_member: boolean; member_left_seq: number | null };
@@ -941,68 +888,4 @@ async function insertSystemMessage(
   const clientId = `sys:${channelId}:${seq}`;
   await c.query(bind(Q.insertSystemMessage, [channelId, seq, actorId, clientId, system.text, JSON.stringify(system.event), at]));
   return { channelId, seq, senderId: actorId, clientId, kind: 'system', text: system.text, createdAt: at, system: system.event };
-}
-
-// --- row → record mapping ------------------------------------------------------
-
-function toUser(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    username: r.username,
-    displayName: r.display_name,
-    passwordHash: r.password_hash,
-    createdAt: r.created_at,
-    lastSeen: r.last_seen,
-  };
-}
-
-function toDevice(r: DeviceRow): DeviceRecord {
-  return {
-    id: r.id,
-    userId: r.user_id,
-    name: r.name,
-    platform: r.platform,
-    createdAt: r.created_at,
-    lastActiveAt: r.last_active_at,
-  };
-}
-
-function toChannel(r: ChannelRow): ChannelRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    name: r.name,
-    createdBy: r.created_by,
-    createdAt: r.created_at,
-    lastSeq: r.last_seq,
-    memberCount: r.member_count,
-  };
-}
-
-function toMember(r: MemberRow): MemberRecord {
-  return {
-    channelId: r.channel_id,
-    userId: r.user_id,
-    role: r.role,
-    joinedAt: r.joined_at,
-    joinedSeq: r.joined_seq,
-    leftSeq: r.left_seq,
-    deliveredSeq: r.delivered_seq,
-    readSeq: r.read_seq,
-  };
-}
-
-function toMessage(r: MessageRow): Message {
-  const message: Message = {
-    channelId: r.channel_id,
-    seq: r.seq,
-    senderId: r.sender_id,
-    clientId: r.client_id,
-    kind: r.kind,
-    text: r.text,
-    createdAt: r.created_at,
-  };
-  // Text messages have no `system` key at all (not even undefined), so records compare equal.
-  if (r.system !== null) message.system = JSON.parse(r.system) as SystemEvent;
-  return message;
 }

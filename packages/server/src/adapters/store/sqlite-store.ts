@@ -23,6 +23,7 @@ import type {
   SyncPage,
   UserRecord,
 } from '../../store/store.js';
+import { toChannel, toDevice, toMember, toMessage, toUser, type ChannelRow, type DeviceRow, type DeviceWithUserRow, type MemberRow, type MembershipRow, type MessageRow, type UserRow } from './sql-rows.js';
 import { migrate } from './sqlite-migrations.js';
 
 export interface SqliteStoreOptions {
@@ -34,58 +35,6 @@ export interface SqliteStoreOptions {
 
 // --- row shapes, as better-sqlite3 returns them ------------------------------
 
-interface UserRow {
-  id: string;
-  username: string;
-  display_name: string;
-  password_hash: string;
-  created_at: number;
-  last_seen: number | null;
-}
-
-interface DeviceRow {
-  id: string;
-  user_id: string;
-  name: string;
-  platform: string;
-  created_at: number;
-  last_active_at: number;
-}
-
-type DeviceWithUserRow = DeviceRow & { [K in keyof UserRow as `u_${K}`]: UserRow[K] };
-
-interface ChannelRow {
-  id: string;
-  kind: 'direct' | 'group';
-  name: string | null;
-  created_by: string;
-  created_at: number;
-  last_seq: number;
-  member_count: number;
-}
-
-interface MemberRow {
-  channel_id: string;
-  user_id: string;
-  role: Role;
-  joined_at: number;
-  joined_seq: number;
-  left_seq: number | null;
-  delivered_seq: number;
-  read_seq: number;
-}
-
-interface MessageRow {
-  channel_id: string;
-  seq: number;
-  sender_id: string;
-  client_id: string;
-  kind: 'text' | 'system';
-  text: string;
-  system: string | null;
-  created_at: number;
-}
-
 interface SyncRow {
   channel_id: string;
   joined_seq: number;
@@ -95,9 +44,7 @@ interface SyncRow {
   last_seq: number;
 }
 
-type MembershipRow = { [K in keyof ChannelRow as `c_${K}`]: ChannelRow[K] } & MemberRow & {
-  [K in keyof MessageRow as `msg_${K}`]: MessageRow[K] | null;
-} & { peer_id: string | null };
+
 
 const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
 const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
@@ -673,68 +620,4 @@ export class SqliteStore implements Store {
     this.q.insertMessage.run(channelId, seq, actorId, null, clientId, 'system', system.text, JSON.stringify(system.event), at);
     return { channelId, seq, senderId: actorId, clientId, kind: 'system', text: system.text, createdAt: at, system: system.event };
   }
-}
-
-// --- row → record mapping ------------------------------------------------------
-
-function toUser(r: UserRow): UserRecord {
-  return {
-    id: r.id,
-    username: r.username,
-    displayName: r.display_name,
-    passwordHash: r.password_hash,
-    createdAt: r.created_at,
-    lastSeen: r.last_seen,
-  };
-}
-
-function toDevice(r: DeviceRow): DeviceRecord {
-  return {
-    id: r.id,
-    userId: r.user_id,
-    name: r.name,
-    platform: r.platform,
-    createdAt: r.created_at,
-    lastActiveAt: r.last_active_at,
-  };
-}
-
-function toChannel(r: ChannelRow): ChannelRecord {
-  return {
-    id: r.id,
-    kind: r.kind,
-    name: r.name,
-    createdBy: r.created_by,
-    createdAt: r.created_at,
-    lastSeq: r.last_seq,
-    memberCount: r.member_count,
-  };
-}
-
-function toMember(r: MemberRow): MemberRecord {
-  return {
-    channelId: r.channel_id,
-    userId: r.user_id,
-    role: r.role,
-    joinedAt: r.joined_at,
-    joinedSeq: r.joined_seq,
-    leftSeq: r.left_seq,
-    deliveredSeq: r.delivered_seq,
-    readSeq: r.read_seq,
-  };
-}
-
-function toMessage(r: MessageRow): Message {
-  const message: Message = {
-    channelId: r.channel_id,
-    seq: r.seq,
-    senderId: r.sender_id,
-    clientId: r.client_id,
-    kind: r.kind,
-    text: r.text,
-    createdAt: r.created_at,
-  };
-  // Text messages have no `system` key at all (not even undefined), so records compare equal.
-  if (r.system !== null) message.system = JSON.parse(r.system) as SystemEvent;
-  return message;
 }

@@ -1,0 +1,125 @@
+import type { Message, Role, SystemEvent } from '@confab/protocol';
+import type { ChannelRecord, DeviceRecord, MemberRecord, UserRecord } from '../../store/store.js';
+
+/*
+ * Row shapes of the SQL stores (SQLite and PostgreSQL share one schema
+ * vocabulary, snake_case columns) and their mapping to the Store's records.
+ */
+
+export interface UserRow {
+  id: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  created_at: number;
+  last_seen: number | null;
+}
+
+export interface DeviceRow {
+  id: string;
+  user_id: string;
+  name: string;
+  platform: string;
+  created_at: number;
+  last_active_at: number;
+}
+
+export type DeviceWithUserRow = DeviceRow & { [K in keyof UserRow as `u_${K}`]: UserRow[K] };
+
+export interface ChannelRow {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string | null;
+  created_by: string;
+  created_at: number;
+  last_seq: number;
+  member_count: number;
+}
+
+export interface MemberRow {
+  channel_id: string;
+  user_id: string;
+  role: Role;
+  joined_at: number;
+  joined_seq: number;
+  left_seq: number | null;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+export interface MessageRow {
+  channel_id: string;
+  seq: number;
+  sender_id: string;
+  client_id: string;
+  kind: 'text' | 'system';
+  text: string;
+  system: string | null;
+  created_at: number;
+}
+
+export type MembershipRow = { [K in keyof ChannelRow as `c_${K}`]: ChannelRow[K] } & MemberRow & {
+  [K in keyof MessageRow as `msg_${K}`]: MessageRow[K] | null;
+} & { peer_id: string | null };
+
+export function toUser(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    passwordHash: r.password_hash,
+    createdAt: r.created_at,
+    lastSeen: r.last_seen,
+  };
+}
+
+export function toDevice(r: DeviceRow): DeviceRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    platform: r.platform,
+    createdAt: r.created_at,
+    lastActiveAt: r.last_active_at,
+  };
+}
+
+export function toChannel(r: ChannelRow): ChannelRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    lastSeq: r.last_seq,
+    memberCount: r.member_count,
+  };
+}
+
+export function toMember(r: MemberRow): MemberRecord {
+  return {
+    channelId: r.channel_id,
+    userId: r.user_id,
+    role: r.role,
+    joinedAt: r.joined_at,
+    joinedSeq: r.joined_seq,
+    leftSeq: r.left_seq,
+    deliveredSeq: r.delivered_seq,
+    readSeq: r.read_seq,
+  };
+}
+
+export function toMessage(r: MessageRow): Message {
+  const message: Message = {
+    channelId: r.channel_id,
+    seq: r.seq,
+    senderId: r.sender_id,
+    clientId: r.client_id,
+    kind: r.kind,
+    text: r.text,
+    createdAt: r.created_at,
+  };
+  // Text messages have no `system` key at all (not even undefined), so records compare equal.
+  if (r.system !== null) message.system = JSON.parse(r.system) as SystemEvent;
+  return message;
+}
