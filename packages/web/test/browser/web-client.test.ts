@@ -154,6 +154,66 @@ describe.runIf(runBrowserSuite)('web client in Chromium', () => {
     await Promise.all(pages.map((p) => p.context.close()));
   });
 
+  it('manages a group: rename, add and remove members, leave; every member sees the events', async () => {
+    const [uma, vic, wes, xan] = await Promise.all([apiUser('Uma'), apiUser('Vic'), apiUser('Wes'), apiUser('Xan')]);
+    const ch = (await http(srv.url, 'POST', '/v1/channels', { token: uma.token, body: { name: 'Club', memberIds: [vic.id, wes.id] } })).body.channel.id;
+    const owner = await newContext(browser);
+    await logInInUi(owner.page, uma.username);
+    await openConversation(owner.page, 'Club');
+    await owner.page.getByRole('button', { name: 'Group info' }).click();
+    const info = owner.page.getByRole('dialog', { name: 'Group info' });
+    await info.getByLabel('Group name').fill('Book club');
+    await info.getByRole('button', { name: 'Rename' }).click();
+    await owner.page.getByRole('heading', { level: 2, name: 'Book club' }).waitFor();
+    await info.getByLabel('Find people').fill(xan.username);
+    await info.getByRole('checkbox', { name: 'Xan' }).check();
+    await info.getByRole('button', { name: 'Add members' }).click();
+    await info.getByRole('button', { name: 'Remove Xan' }).waitFor();
+    await info.getByRole('button', { name: 'Remove Wes' }).click();
+    await expect.poll(() => info.getByRole('button', { name: 'Remove Wes' }).count()).toBe(0);
+    await owner.page.keyboard.press('Escape');
+
+    const detail = await http(srv.url, 'GET', `/v1/channels/${ch}`, { token: vic.token });
+    expect(detail.body.channel.name).toBe('Book club');
+    expect(detail.body.channel.members.map((m: { userId: string }) => m.userId).sort()).toEqual([uma.id, vic.id, xan.id].sort());
+    const events = (await http(srv.url, 'GET', `/v1/channels/${ch}/messages`, { token: vic.token })).body.messages.map((m: { system?: { event: string } }) => m.system?.event);
+    expect(events).toEqual(['created', 'renamed', 'member_added', 'member_removed']);
+    await expect.poll(() => owner.page.locator('[data-testid="system-message"]').count()).toBe(4);
+
+    // Vic leaves from his own browser; the owner sees it happen.
+    const member = await newContext(browser);
+    await logInInUi(member.page, vic.username);
+    await openConversation(member.page, 'Book club');
+    await member.page.getByRole('button', { name: 'Group info' }).click();
+    await member.page.getByRole('dialog', { name: 'Group info' }).getByRole('button', { name: 'Leave group' }).click();
+    await expect.poll(() => owner.page.locator('[data-testid="system-message"]').count(), { timeout: 10_000 }).toBe(5);
+    expect(owner.problems).toEqual([]);
+    expect(member.problems).toEqual([]);
+    await Promise.all([owner.context.close(), member.context.close()]);
+  });
+
+  it('lists my devices, logs out another one (its session ends at once) and then this one', async () => {
+    const yan = await apiUser('Yan');
+    const laptop = await newContext(browser);
+    await logInInUi(laptop.page, yan.username);
+    const phone = await newContext(browser, PHONE);
+    await logInInUi(phone.page, yan.username);
+    await laptop.page.getByRole('button', { name: 'Account' }).click();
+    const account = laptop.page.getByRole('dialog', { name: 'Account' });
+    // Each other device has its own log-out button: the phone, and the device the API login made ("api").
+    await expect.poll(() => account.getByRole('button', { name: /^Log out .+/ }).count()).toBe(2);
+    await account.getByRole('button', { name: /^Log out (?!api$).+/ }).click();
+    await expect.poll(() => account.getByRole('button', { name: /^Log out .+/ }).count()).toBe(1);
+    // The phone's session ends at once: it is back at the login form without reloading.
+    await phone.page.getByRole('button', { name: 'Log in' }).waitFor({ timeout: 10_000 });
+    // Logging out the laptop itself returns it to the login form too.
+    await account.getByRole('button', { name: 'Log out', exact: true }).click();
+    await laptop.page.getByRole('button', { name: 'Log in' }).waitFor();
+    const left = (await http(srv.url, 'GET', '/v1/devices', { token: yan.token })).body.devices;
+    expect(left.map((d: { name: string }) => d.name)).toEqual(['api']);
+    await Promise.all([laptop.context.close(), phone.context.close()]);
+  });
+
   it('a second tab of the same user stays in sync live: messages, read state and unread counts', async () => {
     const [frank, gina] = await Promise.all([apiUser('Frank'), apiUser('Gina')]);
     const ch = (await http(srv.url, 'POST', '/v1/channels/direct', { token: gina.token, body: { userId: frank.id } })).body.channel.id;
