@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { MAX_SMALL_BODY_BYTES, type ErrorBody } from '@confab/protocol';
 import { AppError, toErrorBody } from '../errors.js';
 import { typeboxValidatorCompiler } from './validator.js';
@@ -18,7 +18,8 @@ export function createHttpApp(opts: HttpOptions): FastifyInstance {
     logger: { level: opts.logLevel },
     trustProxy: opts.trustProxy,
     bodyLimit: MAX_SMALL_BODY_BYTES,
-    disableRequestLogging: true,
+    // Per-request access logs are left to the proxy in front; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
 
