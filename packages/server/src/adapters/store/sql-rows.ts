@@ -1,5 +1,5 @@
 import type { Message, Role, SystemEvent } from '@confab/protocol';
-import type { ChannelRecord, DeviceRecord, MemberRecord, UserRecord } from '../../store/store.js';
+import type { ChannelRecord, DeviceRecord, MemberRecord, MembershipView, UserRecord } from '../../store/store.js';
 
 /*
  * Row shapes of the SQL stores (SQLite and PostgreSQL share one schema
@@ -122,4 +122,34 @@ export function toMessage(r: MessageRow): Message {
   // Text messages have no `system` key at all (not even undefined), so records compare equal.
   if (r.system !== null) message.system = JSON.parse(r.system) as SystemEvent;
   return message;
+}
+
+/** A row of the memberships query: channel (`c_`), my member row, its newest readable message (`msg_`). */
+export function toMembershipView(row: MembershipRow): MembershipView {
+  return {
+    channel: toChannel({
+      id: row.c_id,
+      kind: row.c_kind,
+      name: row.c_name,
+      created_by: row.c_created_by,
+      created_at: row.c_created_at,
+      last_seq: row.c_last_seq,
+      member_count: row.c_member_count,
+    }),
+    member: toMember(row),
+    lastMessage:
+      row.msg_seq === null
+        ? null
+        : toMessage({
+            channel_id: row.msg_channel_id!,
+            seq: row.msg_seq,
+            sender_id: row.msg_sender_id!,
+            client_id: row.msg_client_id!,
+            kind: row.msg_kind!,
+            text: row.msg_text!,
+            system: row.msg_system,
+            created_at: row.msg_created_at!,
+          }),
+    peerId: row.peer_id,
+  };
 }

@@ -23,7 +23,7 @@ import type {
   SyncPage,
   UserRecord,
 } from '../../store/store.js';
-import { toChannel, toDevice, toMember, toMessage, toUser, type ChannelRow, type DeviceRow, type DeviceWithUserRow, type MemberRow, type MembershipRow, type MessageRow, type UserRow } from './sql-rows.js';
+import { toChannel, toDevice, toMember, toMembershipView, toMessage, toUser, type ChannelRow, type DeviceRow, type DeviceWithUserRow, type MemberRow, type MembershipRow, type MessageRow, type UserRow } from './sql-rows.js';
 import { migrate } from './sqlite-migrations.js';
 
 export interface SqliteStoreOptions {
@@ -436,32 +436,7 @@ export class SqliteStore implements Store {
   }
 
   async listMemberships(userId: string): Promise<MembershipView[]> {
-    return this.q.memberships.all(userId).map((row) => ({
-      channel: toChannel({
-        id: row.c_id,
-        kind: row.c_kind,
-        name: row.c_name,
-        created_by: row.c_created_by,
-        created_at: row.c_created_at,
-        last_seq: row.c_last_seq,
-        member_count: row.c_member_count,
-      }),
-      member: toMember(row),
-      lastMessage:
-        row.msg_seq === null
-          ? null
-          : toMessage({
-              channel_id: row.msg_channel_id!,
-              seq: row.msg_seq,
-              sender_id: row.msg_sender_id!,
-              client_id: row.msg_client_id!,
-              kind: row.msg_kind!,
-              text: row.msg_text!,
-              system: row.msg_system,
-              created_at: row.msg_created_at!,
-            }),
-      peerId: row.peer_id,
-    }));
+    return this.q.memberships.all(userId).map(toMembershipView);
   }
 
   async listDirectPeers(userId: string): Promise<string[]> {
