@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import { POSTGRES_URL, REDIS_URL, reachable } from './service-urls.js';
 
 /*
  * Real PostgreSQL and Redis for the suites that need them. Under CI
@@ -7,22 +7,7 @@ import net from 'node:net';
  * is skipped with a line saying which and why.
  */
 
-export const POSTGRES_URL = process.env.CONFAB_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const REDIS_URL = process.env.CONFAB_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || defaultPort) });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+export { POSTGRES_URL, REDIS_URL } from './service-urls.js';
 
 async function decide(name: string, url: string, port: number): Promise<boolean> {
   if (await reachable(url, port)) return true;

@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable, uniqueName } from '../../../test/support/services.js';
 import type { BusEvent } from '../../realtime/broker.js';
-import { describeBrokerContract, type BrokerCluster } from '../../realtime/broker.contract.js';
+import { redisBrokerCluster } from '../../../test/support/redis-contract-clusters.js';
+import { describeBrokerContract } from '../../realtime/broker.contract.js';
 import { closeRedis, deleteKeysWithPrefix, openSubscriber } from '../redis/connect.js';
 import { decodeBrokerFrame, encodeBrokerFrame, RedisBroker } from './redis-broker.js';
 
@@ -43,27 +44,7 @@ describe.runIf(redisAvailable)('RedisBroker on one Redis', () => {
     await admin.quit();
   });
 
-  describeBrokerContract('RedisBroker', async (nodes): Promise<BrokerCluster> => {
-    const prefix = `${uniqueName('broker')}:`;
-    const nodeIds = Array.from({ length: nodes }, (_, i) => `n${i}`);
-    const brokers = await Promise.all(nodeIds.map((nodeId) => RedisBroker.open({ redis, nodeId, keyPrefix: prefix, nodeTtlMs: NODE_TTL_MS })));
-    return {
-      brokers,
-      async crash(index) {
-        brokers[index]!.disconnect();
-        const probe = await openSubscriber(redis, { name: 'probe' });
-        let count = 0;
-        probe.on('messageBuffer', () => count++);
-        await probe.subscribe(RedisBroker.nodeChannel(prefix, brokers[index]!.instanceId));
-        await sleep(NODE_TTL_MS + 150);
-        return { traffic: () => count, close: () => closeRedis(probe) };
-      },
-      async cleanup() {
-        await Promise.all(brokers.map((b) => b.close()));
-        await deleteKeysWithPrefix(admin, prefix);
-      },
-    };
-  });
+  describeBrokerContract('RedisBroker', (nodes) => redisBrokerCluster(redis, admin, nodes, NODE_TTL_MS));
 
   describe('routes and liveness', () => {
     let prefix: string;

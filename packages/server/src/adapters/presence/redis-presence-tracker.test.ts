@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable, uniqueName } from '../../../test/support/services.js';
+import { redisPresenceCluster } from '../../../test/support/redis-contract-clusters.js';
 import { describePresenceContract } from '../../presence/presence-tracker.contract.js';
 import { deleteKeysWithPrefix } from '../redis/connect.js';
 import { RedisPresenceTracker } from './redis-presence-tracker.js';
@@ -15,21 +16,7 @@ describe.runIf(redisAvailable)('RedisPresenceTracker', () => {
     await admin.quit();
   });
 
-  describePresenceContract('RedisPresenceTracker', async ({ timeoutMs, nodes }) => {
-    const prefix = `${uniqueName('presence')}:`;
-    const sweepIntervalMs = Math.max(20, Math.min(100, Math.floor(timeoutMs / 6)));
-    const trackers = await Promise.all(
-      Array.from({ length: nodes }, () => RedisPresenceTracker.open({ redis, keyPrefix: prefix, timeoutMs, sweepIntervalMs })),
-    );
-    return {
-      trackers,
-      supportsExpiry: true,
-      async cleanup() {
-        await Promise.all(trackers.map((t) => t.close()));
-        await deleteKeysWithPrefix(admin, prefix);
-      },
-    };
-  });
+  describePresenceContract('RedisPresenceTracker', (opts) => redisPresenceCluster(redis, admin, opts));
 
   describe('keys', () => {
     let prefix: string;

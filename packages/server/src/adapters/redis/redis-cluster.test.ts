@@ -5,12 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueName } from '../../../test/support/services.js';
 import { describePresenceContract } from '../../presence/presence-tracker.contract.js';
-import { describeBrokerContract, type BrokerCluster } from '../../realtime/broker.contract.js';
-import { RedisBroker } from '../broker/redis-broker.js';
-import { RedisPresenceTracker } from '../presence/redis-presence-tracker.js';
-import { closeRedis, deleteKeysWithPrefix, masters, openRedis, openSubscriber, type RedisClient, type RedisConnectionOptions } from './connect.js';
+import { redisBrokerCluster, redisPresenceCluster } from '../../../test/support/redis-contract-clusters.js';
+import { describeBrokerContract } from '../../realtime/broker.contract.js';
+import { closeRedis, masters, openRedis, type RedisClient, type RedisConnectionOptions } from './connect.js';
 
 /*
  * The broker and presence contracts on a real Redis Cluster: three masters
@@ -65,43 +63,9 @@ describe.runIf(enabled)('Redis Cluster (3 masters)', () => {
     expect(counts).toHaveLength(3);
   });
 
-  describeBrokerContract('RedisBroker on Redis Cluster', async (nodes): Promise<BrokerCluster> => {
-    const prefix = `${uniqueName('broker')}:`;
-    const nodeIds = Array.from({ length: nodes }, (_, i) => `n${i}`);
-    const brokers = await Promise.all(nodeIds.map((nodeId) => RedisBroker.open({ redis, nodeId, keyPrefix: prefix, nodeTtlMs: NODE_TTL_MS })));
-    return {
-      brokers,
-      async crash(index) {
-        brokers[index]!.disconnect();
-        const probe = await openSubscriber(redis, { name: 'probe' });
-        let count = 0;
-        probe.on('smessageBuffer', () => count++);
-        await probe.ssubscribe(RedisBroker.nodeChannel(prefix, brokers[index]!.instanceId));
-        await new Promise((r) => setTimeout(r, NODE_TTL_MS + 150));
-        return { traffic: () => count, close: () => closeRedis(probe, 1_000) };
-      },
-      async cleanup() {
-        await Promise.all(brokers.map((b) => b.close()));
-        await deleteKeysWithPrefix(admin, prefix);
-      },
-    };
-  });
+  describeBrokerContract('RedisBroker on Redis Cluster', (nodes) => redisBrokerCluster(redis, admin, nodes, NODE_TTL_MS));
 
-  describePresenceContract('RedisPresenceTracker on Redis Cluster', async ({ timeoutMs, nodes }) => {
-    const prefix = `${uniqueName('presence')}:`;
-    const sweepIntervalMs = Math.max(20, Math.min(100, Math.floor(timeoutMs / 6)));
-    const trackers = await Promise.all(
-      Array.from({ length: nodes }, () => RedisPresenceTracker.open({ redis, keyPrefix: prefix, timeoutMs, sweepIntervalMs })),
-    );
-    return {
-      trackers,
-      supportsExpiry: true,
-      async cleanup() {
-        await Promise.all(trackers.map((t) => t.close()));
-        await deleteKeysWithPrefix(admin, prefix);
-      },
-    };
-  });
+  describePresenceContract('RedisPresenceTracker on Redis Cluster', (opts) => redisPresenceCluster(redis, admin, opts));
 });
 
 async function startServer(port: number): Promise<Server> {
