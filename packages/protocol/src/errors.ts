@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   invalid_credentials: { status: 401, retryable: false, description: 'Username or password is wrong.' },
   forbidden: { status: 403, retryable: false, description: 'Your role in the channel does not allow this action.' },
   not_member: { status: 403, retryable: false, description: 'You are not a member of this channel (or no longer are).' },
+  push_unsupported: { status: 400, retryable: false, description: 'This server does not send pushes through that service, or the Web Push endpoint is not at a known push service.' },
   user_not_found: { status: 404, retryable: false, description: 'No user has this id.' },
   channel_not_found: { status: 404, retryable: false, description: 'No channel has this id.' },
   device_not_found: { status: 404, retryable: false, description: 'No device of yours has this id.' },

@@ -110,6 +110,12 @@ export interface PongFrame {
   t?: number;
   serverTime: number;
 }
+/** To the user's own connections: the channel's mute setting changed (on any of their devices). */
+export interface MutedFrame {
+  type: 'muted';
+  channelId: string;
+  mutedUntil: number | null;
+}
 /** Sent before a drain: reconnect now (to any node); the socket closes with 1012 shortly after. */
 export interface ReconnectFrame {
   type: 'reconnect';
@@ -124,5 +130,6 @@ export type ServerFrame =
   | PresenceFrame
   | TypingEventFrame
   | PongFrame
+  | MutedFrame
   | ReconnectFrame;
 export type ServerFrameType = ServerFrame['type'];

@@ -4,6 +4,9 @@ import {
   MAX_HISTORY_PAGE_SIZE,
   MAX_PASSWORD_LENGTH,
   MAX_PRESENCE_QUERY,
+  MAX_PUSH_ENDPOINT_LENGTH,
+  MAX_PUSH_TOKEN_LENGTH,
+  MUTED_FOREVER,
   MAX_SYNC_PAGE_SIZE,
   MAX_USER_SEARCH_RESULTS,
 } from './limits.js';
@@ -102,6 +105,42 @@ export const PresenceQueryBody = Type.Object(
 );
 export type PresenceQueryBody = Static<typeof PresenceQueryBody>;
 
+/**
+ * `PUT /v1/devices/current/push`: where this device's pushes go. One per
+ * device; a new one replaces the old. Web Push takes the browser's
+ * `PushSubscription.toJSON()` fields; APNs and FCM take the token the OS gave
+ * the app.
+ */
+export const PushRegistrationBody = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal('webpush'),
+      endpoint: Type.String({ minLength: 1, maxLength: MAX_PUSH_ENDPOINT_LENGTH }),
+      keys: Type.Object(
+        { p256dh: Type.String({ minLength: 1, maxLength: 128 }), auth: Type.String({ minLength: 1, maxLength: 64 }) },
+        { additionalProperties: false },
+      ),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('apns'), token: Type.String({ minLength: 1, maxLength: MAX_PUSH_TOKEN_LENGTH }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { kind: Type.Literal('fcm'), token: Type.String({ minLength: 1, maxLength: MAX_PUSH_TOKEN_LENGTH }) },
+    { additionalProperties: false },
+  ),
+]);
+export type PushRegistrationBody = Static<typeof PushRegistrationBody>;
+
+/** `PUT /v1/channels/:channelId/mute`: null unmutes; `MUTED_FOREVER` mutes until unmuted. */
+export const MuteBody = Type.Object(
+  { mutedUntil: Type.Union([Type.Integer({ minimum: 0, maximum: MUTED_FOREVER }), Type.Null()]) },
+  { additionalProperties: false },
+);
+export type MuteBody = Static<typeof MuteBody>;
+
 export interface SessionResponse {
   token: string;
   user: User;
@@ -149,4 +188,22 @@ export interface ConnectResponse {
   nodeId: string;
   /** Base URL of the node (HTTP); the WebSocket is `url` with ws(s) and the path `/v1/ws`. */
   url: string;
+}
+
+/** `GET /v1/push/config`: which push services this server sends through. */
+export interface PushConfigResponse {
+  /** The VAPID public key (base64url) to pass to `PushManager.subscribe()`; null when Web Push is off. */
+  webPush: { publicKey: string } | null;
+  apns: boolean;
+  fcm: boolean;
+}
+
+/** `GET /v1/devices/current/push`: this device's registration, or null. */
+export interface PushRegistrationResponse {
+  registration: PushRegistrationBody | null;
+}
+
+export interface MuteResponse {
+  channelId: string;
+  mutedUntil: number | null;
 }

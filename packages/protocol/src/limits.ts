@@ -35,3 +35,10 @@ export const MAX_PASSWORD_LENGTH = 1024;
 export const MAX_DISPLAY_NAME_CODE_POINTS = 64;
 export const MAX_GROUP_NAME_CODE_POINTS = 100;
 export const MAX_DEVICE_NAME_LENGTH = 100;
+
+/** `mutedUntil` meaning "until I unmute" (the last millisecond of year 9999). */
+export const MUTED_FOREVER = 253_402_300_799_999;
+
+/** Push registrations: the longest Web Push endpoint URL and APNs / FCM token accepted. */
+export const MAX_PUSH_ENDPOINT_LENGTH = 2048;
+export const MAX_PUSH_TOKEN_LENGTH = 4096;

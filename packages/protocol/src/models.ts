@@ -83,6 +83,9 @@ export const ChannelSummary = Type.Object({
   readSeq: Type.Integer(),
   unreadCount: Type.Integer(),
   left: Type.Boolean({ description: 'true when I was removed or left; lastSeq then stops at that event' }),
+  mutedUntil: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'while now < mutedUntil (ms epoch) no push is sent for this channel; null: not muted',
+  }),
   peer: Type.Optional(User),
 });
 export type ChannelSummary = Static<typeof ChannelSummary>;
@@ -106,6 +109,7 @@ export const SyncEntry = Type.Object({
   joinedSeq: Type.Integer(),
   readSeq: Type.Integer(),
   left: Type.Boolean(),
+  mutedUntil: Type.Union([Type.Integer(), Type.Null()]),
 });
 export type SyncEntry = Static<typeof SyncEntry>;
 

@@ -448,8 +448,8 @@ describe('ConfabClient messages', () => {
 
   it('resumes from a saved state: replays what was missed, then reports read and left', async () => {
     http.history.fill('c1', 10).fill('c2', 3);
-    http.syncPages.set('saved', { cursor: 'p2', hasMore: true, channels: [{ channelId: 'c1', lastSeq: 10, joinedSeq: 1, readSeq: 9, left: false }] });
-    http.syncPages.set('p2', { cursor: 'p3', hasMore: false, channels: [{ channelId: 'c2', lastSeq: 3, joinedSeq: 2, readSeq: 0, left: true }] });
+    http.syncPages.set('saved', { cursor: 'p2', hasMore: true, channels: [{ channelId: 'c1', lastSeq: 10, joinedSeq: 1, readSeq: 9, left: false, mutedUntil: null }] });
+    http.syncPages.set('p2', { cursor: 'p3', hasMore: false, channels: [{ channelId: 'c2', lastSeq: 3, joinedSeq: 2, readSeq: 0, left: true, mutedUntil: null }] });
     const persisted: SyncState[] = [];
     const { client, events, seqs } = await connected({
       syncState: { cursor: 'saved', have: { c1: 7 } },
@@ -471,7 +471,7 @@ describe('ConfabClient messages', () => {
   it('a message for an unknown channel triggers a sync that covers it', async () => {
     const { seqs } = await connected();
     http.history.fill('new', 2);
-    http.syncPages.set('head', { cursor: 'h2', hasMore: false, channels: [{ channelId: 'new', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false }] });
+    http.syncPages.set('head', { cursor: 'h2', hasMore: false, channels: [{ channelId: 'new', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }] });
     FakeSocket.last.push({ type: 'message', message: msg('new', 2) });
     await tick();
     expect(seqs('new')).toEqual([1, 2]);
@@ -483,7 +483,7 @@ describe('ConfabClient messages', () => {
     FakeSocket.last.push({ type: 'message', message: msg('c1', 2) });
     FakeSocket.last.drop(1006);
     http.history.fill('c1', 5);
-    http.syncPages.set('head', { cursor: 'h2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 5, joinedSeq: 1, readSeq: 0, left: false }] });
+    http.syncPages.set('head', { cursor: 'h2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 5, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }] });
     await tick(250);
     FakeSocket.last.accept();
     FakeSocket.last.push({ type: 'message', message: msg('c1', 5) }); // live, while the sync runs
@@ -494,7 +494,7 @@ describe('ConfabClient messages', () => {
   it('retries a failed sync after a pause while the socket stays open', async () => {
     const { client, events, seqs } = await connected();
     http.history.fill('c1', 2);
-    http.syncPages.set('head', { cursor: 'h2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false }] });
+    http.syncPages.set('head', { cursor: 'h2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }] });
     http.down = true;
     const failed = client.sync();
     await expect(failed).rejects.toMatchObject({ code: 'network_error' });
@@ -563,5 +563,5 @@ describe('ConfabClient read and typing', () => {
 });
 
 function channel(id: string): ChannelSummary {
-  return { id, kind: 'group', name: id, createdAt: 0, memberCount: 2, lastSeq: 0, lastMessage: null, role: 'member', joinedSeq: 1, readSeq: 0, unreadCount: 0, left: false };
+  return { id, kind: 'group', name: id, createdAt: 0, memberCount: 2, lastSeq: 0, lastMessage: null, role: 'member', joinedSeq: 1, readSeq: 0, unreadCount: 0, left: false, mutedUntil: null };
 }

@@ -94,6 +94,8 @@ export interface ClientEvents {
   left: { channelId: string };
   /** A sync reported the read position (possibly moved by another device of this user). */
   read: { channelId: string; readSeq: number };
+  /** The channel's mute setting, live or from a sync (possibly changed by another device of this user). */
+  muted: { channelId: string; mutedUntil: number | null };
   /** Something unexpected; the client keeps running. */
   error: Error;
   /** The session ended (token unknown or revoked). The client is closed and will not reconnect. */
@@ -195,6 +197,7 @@ export class ConfabClient {
       onCursor: () => this.syncStateChanged(),
       onEntry: (entry) => {
         this.events.emit('read', { channelId: entry.channelId, readSeq: entry.readSeq });
+        this.events.emit('muted', { channelId: entry.channelId, mutedUntil: entry.mutedUntil ?? null });
         if (entry.left) this.events.emit('left', { channelId: entry.channelId });
       },
       onSkip: (err) => this.events.emit('error', toError(err)),
@@ -498,6 +501,9 @@ export class ConfabClient {
         return;
       case 'typing':
         this.events.emit('typing', { channelId: frame.channelId, userId: frame.userId });
+        return;
+      case 'muted':
+        this.events.emit('muted', { channelId: frame.channelId, mutedUntil: frame.mutedUntil });
         return;
       case 'reconnect':
         // The server is draining: move now rather than wait for its close, and without backoff.

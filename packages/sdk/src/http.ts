@@ -12,6 +12,10 @@ import {
   type HistoryQuery,
   type HistoryResponse,
   type LoginBody,
+  type MuteResponse,
+  type PushConfigResponse,
+  type PushRegistrationBody,
+  type PushRegistrationResponse,
   type Presence,
   type PresenceResponse,
   type SendResponse,
@@ -130,6 +134,32 @@ export class ConfabApi {
 
   async revokeDevice(deviceId: string): Promise<void> {
     await this.request<void>('DELETE', `/v1/devices/${enc(deviceId)}`);
+  }
+
+  // --- push notifications -----------------------------------------------------
+
+  /** Which push services the server sends through, and the VAPID key for Web Push. */
+  pushConfig(): Promise<PushConfigResponse> {
+    return this.request<PushConfigResponse>('GET', '/v1/push/config');
+  }
+
+  /** Where this device's pushes go (replaces any earlier registration of this device). */
+  async registerPush(registration: PushRegistrationBody): Promise<void> {
+    await this.request<void>('PUT', '/v1/devices/current/push', { body: registration });
+  }
+
+  async pushRegistration(): Promise<PushRegistrationBody | null> {
+    return (await this.request<PushRegistrationResponse>('GET', '/v1/devices/current/push')).registration;
+  }
+
+  /** Stops pushes to this device. */
+  async unregisterPush(): Promise<void> {
+    await this.request<void>('DELETE', '/v1/devices/current/push');
+  }
+
+  /** Mutes a channel's notifications for all your devices until `mutedUntil` (ms epoch; `MUTED_FOREVER`), or unmutes with null. */
+  async muteChannel(channelId: string, mutedUntil: number | null): Promise<MuteResponse> {
+    return this.request<MuteResponse>('PUT', `/v1/channels/${enc(channelId)}/mute`, { body: { mutedUntil } });
   }
 
   // --- users ------------------------------------------------------------------

@@ -7,6 +7,7 @@ export type { SendAck } from './outbox.js';
 export type { SyncState } from './sync.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
 export { defaultClientId } from './ids.js';
+export { MUTED_FOREVER } from '@confab/protocol';
 // Protocol types apps handle in events and API results, re-exported for convenience.
 export type {
   ChannelDetail,
@@ -16,6 +17,8 @@ export type {
   Member,
   Message,
   Presence,
+  PushConfigResponse,
+  PushRegistrationBody,
   Receipt,
   Role,
   SessionResponse,

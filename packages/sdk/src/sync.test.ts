@@ -6,11 +6,11 @@ import { ConfabError } from './errors.js';
 import { SyncEngine, type SyncApi } from './sync.js';
 
 function entry(channelId: string, lastSeq: number, over: Partial<SyncEntry> = {}): SyncEntry {
-  return { channelId, lastSeq, joinedSeq: 1, readSeq: 0, left: false, ...over };
+  return { channelId, lastSeq, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null, ...over };
 }
 
 function summary(id: string, lastSeq: number): ChannelSummary {
-  return { id, kind: 'group', name: id, createdAt: 0, memberCount: 2, lastSeq, lastMessage: null, role: 'member', joinedSeq: 1, readSeq: 0, unreadCount: 0, left: false };
+  return { id, kind: 'group', name: id, createdAt: 0, memberCount: 2, lastSeq, lastMessage: null, role: 'member', joinedSeq: 1, readSeq: 0, unreadCount: 0, left: false, mutedUntil: null };
 }
 
 /** Sync pages keyed by the cursor they answer ('' = no cursor). */

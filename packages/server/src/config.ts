@@ -53,6 +53,31 @@ export const SETTINGS = {
   nodeId: setting({ env: 'NODE_ID', kind: 'string', default: '', description: 'This node\'s name in the cluster. Empty: a random id per start.' }),
   publicUrl: setting({ env: 'PUBLIC_URL', kind: 'string', default: '', description: 'The base URL clients use to reach this node directly (handed out by discovery). Empty: derived from HOST and the listening port.' }),
   trustProxy: setting({ env: 'TRUST_PROXY', kind: 'bool', default: false, description: 'Trust X-Forwarded-* headers from a reverse proxy.' }),
+
+  // --- push notifications ---
+  webPush: setting({ env: 'WEB_PUSH', kind: 'bool', default: true, description: 'Send Web Push notifications to browsers that subscribe (VAPID, RFC 8291/8292).' }),
+  vapidPublicKey: setting({ env: 'VAPID_PUBLIC_KEY', kind: 'string', default: '', description: 'VAPID public key (base64url, 65-byte P-256 point). Empty: a key pair is generated on first start and kept in DATA_DIR/vapid.json. Give every node of a cluster the same pair.' }),
+  vapidPrivateKey: setting({ env: 'VAPID_PRIVATE_KEY', kind: 'string', default: '', description: 'VAPID private key (base64url, 32 bytes); set together with VAPID_PUBLIC_KEY. `npx web-push generate-vapid-keys` prints a pair.' }),
+  vapidSubject: setting({ env: 'VAPID_SUBJECT', kind: 'string', default: '', description: 'The `mailto:` or `https:` contact push services may use to reach the operator. Empty: PUBLIC_URL when it is https, else a placeholder that Apple\'s push service (Safari) refuses — set it for Safari.' }),
+  webPushHosts: setting({
+    env: 'WEB_PUSH_HOSTS', kind: 'string',
+    default: 'fcm.googleapis.com,updates.push.services.mozilla.com,*.push.services.mozilla.com,*.notify.windows.com,web.push.apple.com',
+    description: 'Comma-separated host names (`*.` for subdomains) a Web Push endpoint may point at. Endpoints come from clients, so anything else is refused (no requests to arbitrary hosts).',
+  }),
+  pushCaFile: setting({ env: 'PUSH_CA_FILE', kind: 'string', default: '', description: 'PEM file of extra CA certificates trusted for Web Push and APNs connections (a private push gateway).' }),
+  apnsKeyFile: setting({ env: 'APNS_KEY_FILE', kind: 'string', default: '', description: 'The APNs signing key (.p8 file). APNs is on when this, APNS_KEY_ID, APNS_TEAM_ID and APNS_BUNDLE_ID are set.' }),
+  apnsKeyId: setting({ env: 'APNS_KEY_ID', kind: 'string', default: '', description: 'The ID of the APNs signing key (10 characters).' }),
+  apnsTeamId: setting({ env: 'APNS_TEAM_ID', kind: 'string', default: '', description: 'The Apple developer Team ID (10 characters).' }),
+  apnsBundleId: setting({ env: 'APNS_BUNDLE_ID', kind: 'string', default: '', description: 'The iOS app\'s bundle ID (the `apns-topic`).' }),
+  apnsProduction: setting({ env: 'APNS_PRODUCTION', kind: 'bool', default: true, description: 'Use the production APNs host; false for the sandbox (development builds of the app).' }),
+  apnsUrl: setting({ env: 'APNS_URL', kind: 'string', default: '', description: 'Override the APNs origin (e.g. a test stand-in).' }),
+  fcmServiceAccountFile: setting({ env: 'FCM_SERVICE_ACCOUNT_FILE', kind: 'string', default: '', description: 'The Firebase service account JSON key file. FCM is on when this is set.' }),
+  fcmUrl: setting({ env: 'FCM_URL', kind: 'string', default: '', description: 'Override the FCM origin (default https://fcm.googleapis.com; the OAuth2 endpoint comes from the key file\'s `token_uri`).' }),
+  pushAckGraceMs: setting({ env: 'PUSH_ACK_GRACE_MS', kind: 'int', default: 4_000, min: 50, max: 600_000, description: 'A device that has not acknowledged a message this long after its commit is pushed (so a phone whose socket silently died is still notified).' }),
+  pushCoalesceMs: setting({ env: 'PUSH_COALESCE_MS', kind: 'int', default: 5_000, min: 0, max: 3_600_000, description: 'Least time between two pushes of one conversation to one device; messages in between fold into one push carrying the count.' }),
+  pushPrivacy: setting({ env: 'PUSH_PRIVACY', kind: 'bool', default: false, description: 'Privacy mode: pushes carry no message text (only who wrote, where, and how many).' }),
+  pushTtlSeconds: setting({ env: 'PUSH_TTL_SECONDS', kind: 'int', default: 86_400, min: 0, max: 2_419_200, description: 'How long a push service may hold an undeliverable push, and how long Confab retries one.' }),
+  pushPollMs: setting({ env: 'PUSH_POLL_MS', kind: 'int', default: 250, min: 10, max: 60_000, description: 'How often each node looks for pushes that are due.' }),
 } as const;
 
 type SettingValue<S> = S extends Setting<infer T> ? T : never;

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { CloseCode } from '@confab/protocol';
 import { AccountsService } from './accounts/accounts-service.js';
@@ -12,6 +14,13 @@ import { RedisNodeRegistry } from './adapters/discovery/redis-node-registry.js';
 import { RedisBroker } from './adapters/broker/redis-broker.js';
 import { RedisPresenceTracker } from './adapters/presence/redis-presence-tracker.js';
 import { parseClusterNodes, type RedisConnectionOptions } from './adapters/redis/connect.js';
+import { ApnsSender } from './adapters/push/apns-sender.js';
+import { FcmSender, type FcmServiceAccount } from './adapters/push/fcm-sender.js';
+import { PLACEHOLDER_VAPID_SUBJECT, resolveVapidKeys } from './adapters/push/vapid-keys.js';
+import { WebPushSender } from './adapters/push/web-push-sender.js';
+import type { PushSender } from './push/push-sender.js';
+import { PushRegistrations, parseHostList } from './push/push-registrations.js';
+import { PushService } from './push/push-service.js';
 import { ChannelsService } from './channels/channels-service.js';
 import { DiscoveryService } from './discovery/discovery-service.js';
 import type { NodeRegistry } from './discovery/node-registry.js';
@@ -47,6 +56,55 @@ function redisOptions(config: Config): RedisConnectionOptions | null {
   if (config.redisClusterNodes) return { cluster: parseClusterNodes(config.redisClusterNodes) };
   if (config.redisUrl) return { url: config.redisUrl };
   return null;
+}
+
+/**
+ * The push senders the configuration turns on: Web Push unless disabled
+ * (keys from the settings, or generated once in DATA_DIR), APNs and FCM when
+ * their credentials are given. `close` releases what the senders do not own.
+ */
+function vapidSubject(config: Config): string {
+  if (config.vapidSubject) return config.vapidSubject;
+  return config.publicUrl.startsWith('https://') ? new URL(config.publicUrl).origin : PLACEHOLDER_VAPID_SUBJECT;
+}
+
+function openPushSenders(config: Config): { senders: PushSender[]; vapidPublicKey: string | null; close: () => void } {
+  const senders: PushSender[] = [];
+  const extraCa = config.pushCaFile ? readFileSync(config.pushCaFile, 'utf8') : undefined;
+  let agent: Agent | undefined;
+  let vapidPublicKey: string | null = null;
+  if (config.webPush) {
+    const keys = resolveVapidKeys({
+      dataDir: config.dataDir,
+      subject: vapidSubject(config),
+      ...(config.vapidPublicKey && { publicKey: config.vapidPublicKey }),
+      ...(config.vapidPrivateKey && { privateKey: config.vapidPrivateKey }),
+    });
+    // An extra CA adds to the public roots; it never replaces them.
+    if (extraCa) agent = new Agent({ keepAlive: true, maxSockets: 64, ca: [...rootCertificates, extraCa] });
+    senders.push(new WebPushSender({ keys, ...(agent && { agent }) }));
+    vapidPublicKey = keys.publicKey;
+  }
+  const apns = [config.apnsKeyFile, config.apnsKeyId, config.apnsTeamId, config.apnsBundleId];
+  if (apns.some(Boolean)) {
+    if (!apns.every(Boolean)) throw new Error('APNs needs APNS_KEY_FILE, APNS_KEY_ID, APNS_TEAM_ID and APNS_BUNDLE_ID together.');
+    senders.push(
+      new ApnsSender({
+        teamId: config.apnsTeamId,
+        keyId: config.apnsKeyId,
+        privateKeyPem: readFileSync(config.apnsKeyFile, 'utf8'),
+        bundleId: config.apnsBundleId,
+        production: config.apnsProduction,
+        ...(config.apnsUrl && { baseUrl: config.apnsUrl }),
+        ...(extraCa && { ca: extraCa }),
+      }),
+    );
+  }
+  if (config.fcmServiceAccountFile) {
+    const account = JSON.parse(readFileSync(config.fcmServiceAccountFile, 'utf8')) as FcmServiceAccount;
+    senders.push(new FcmSender({ serviceAccount: account, ...(config.fcmUrl && { baseUrl: config.fcmUrl }) }));
+  }
+  return { senders, vapidPublicKey, close: () => agent?.destroy() };
 }
 
 function openEmbeddedStore(config: Config): Store {
@@ -91,6 +149,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     overrides.nodeRegistry ??
     (redis ? await RedisNodeRegistry.open({ redis, keyPrefix: config.redisKeyPrefix, nodeId, onError: onRedisError('discovery') }) : new MemoryNodeRegistry(now));
 
+  const pushSenders = openPushSenders(config);
   const metrics = createMetrics();
   const fanout = new Fanout(broker);
   const registry = new ConnectionRegistry();
@@ -101,10 +160,34 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     now,
     onDeviceRevoked: (userId, deviceId) => fanout.deviceRevoked(userId, deviceId),
   });
-  const messages = new MessagesService(store, fanout, { maxBatch: config.commitBatchSize, now, metrics: metrics.messages });
+  const push = new PushService(store, {
+    senders: pushSenders.senders,
+    ackGraceMs: config.pushAckGraceMs,
+    coalesceMs: config.pushCoalesceMs,
+    privacy: config.pushPrivacy,
+    ttlSeconds: config.pushTtlSeconds,
+    pollMs: config.pushPollMs,
+    flushMs: config.receiptFlushMs,
+    now,
+    log,
+    metrics: metrics.push,
+  });
+  const pushRegistrations = new PushRegistrations(store, {
+    supports: (kind) => push.supports(kind),
+    webPushHosts: parseHostList(config.webPushHosts),
+    vapidPublicKey: pushSenders.vapidPublicKey,
+    now,
+  });
+  const messages = new MessagesService(store, fanout, {
+    maxBatch: config.commitBatchSize,
+    now,
+    metrics: metrics.messages,
+    pushPolicy: (at) => push.policy(at),
+  });
   const receipts = new ReceiptsService(store, members, fanout, {
     flushMs: config.receiptFlushMs,
     onError: (err) => log.error({ err }, 'receipt flush failed'),
+    onChanged: (changes) => push.receiptsChanged(changes),
   });
   const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now });
   const presence = new PresenceService(tracker, store, fanout, { now, onError: (err) => log.error({ err }, 'presence update failed') });
@@ -115,6 +198,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     presence,
     members,
     fanout,
+    push,
     registry,
     routing: broker,
     log,
@@ -151,7 +235,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
   app.get('/readyz', async (_req, reply) => (ready ? { status: 'ready' } : reply.status(503).send({ status: 'not ready' })));
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   registerSecurityHeaders(app);
-  registerRoutes(app, { accounts, channels, messages, presence, discovery });
+  registerRoutes(app, { accounts, channels, messages, presence, discovery, push: pushRegistrations });
   registerWebApp(app, webDir(config));
 
   let stopping: Promise<void> | undefined;
@@ -170,7 +254,11 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       publicUrl ||= url;
       await discovery.start();
+      push.start();
       log.info({ url, nodeId, dataDir: config.dataDir }, 'confab listening');
+      if (pushSenders.vapidPublicKey && vapidSubject(config) === PLACEHOLDER_VAPID_SUBJECT) {
+        log.warn('VAPID_SUBJECT is not set: Web Push works for Chrome, Edge and Firefox, but Apple refuses pushes to Safari until it names a real contact.');
+      }
       return { url, port };
     },
 
@@ -192,6 +280,8 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         await discovery.stop();
         await messages.drained();
         await receipts.close();
+        await push.stop();
+        pushSenders.close();
         await tracker.close();
         await broker.close();
         await nodeRegistry.close();

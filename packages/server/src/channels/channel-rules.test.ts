@@ -4,7 +4,7 @@ import { decideAdd, decideLeave, decideRemove, decideRename, decideSetRole } fro
 
 const names = new Map<string, string>();
 function member(userId: string, role: MemberRecord['role'], joinedSeq = 1): MemberRecord {
-  return { channelId: 'c', userId, role, joinedAt: joinedSeq, joinedSeq, leftSeq: null, deliveredSeq: 0, readSeq: 0 };
+  return { channelId: 'c', userId, role, joinedAt: joinedSeq, joinedSeq, leftSeq: null, deliveredSeq: 0, readSeq: 0, mutedUntil: null };
 }
 function group(...members: MemberRecord[]): ChannelState {
   return { channel: { id: 'c', kind: 'group', name: 'g', createdBy: 'o', createdAt: 0, lastSeq: 1, memberCount: members.length }, members };

@@ -36,6 +36,14 @@ export class ChannelsService {
     return { channel: await this.detail(session, channel.id), created };
   }
 
+  /** Mutes the channel's pushes for all of the user's devices until `mutedUntil` (null: unmute). */
+  async mute(session: Session, channelId: string, mutedUntil: number | null): Promise<{ channelId: string; mutedUntil: number | null }> {
+    const member = await this.store.setMuted(channelId, session.user.id, mutedUntil);
+    if (!member) throw new AppError((await this.store.getChannel(channelId)) ? 'not_member' : 'channel_not_found');
+    this.fanout.muted(session.user.id, channelId, member.mutedUntil);
+    return { channelId, mutedUntil: member.mutedUntil };
+  }
+
   async createGroup(session: Session, name: string, memberIds: readonly string[]): Promise<ChannelDetail> {
     const groupName = normalizeGroupName(name);
     const others = [...new Set(memberIds)].filter((id) => id !== session.user.id);
@@ -156,6 +164,7 @@ function summarize(v: { channel: ChannelRecord; member: MemberRecord; lastMessag
     readSeq: member.readSeq,
     unreadCount: Math.max(0, lastSeq - member.readSeq),
     left,
+    mutedUntil: member.mutedUntil,
   };
   if (peer) summary.peer = toUser(peer);
   return summary;

@@ -7,7 +7,7 @@ function storeWith(members: string[]) {
   const store = {
     async listMembers(channelId: string): Promise<MemberRecord[]> {
       calls.n++;
-      return members.map((userId) => ({ channelId, userId, role: 'member', joinedAt: 0, joinedSeq: 1, leftSeq: null, deliveredSeq: 0, readSeq: 0 }));
+      return members.map((userId) => ({ channelId, userId, role: 'member', joinedAt: 0, joinedSeq: 1, leftSeq: null, deliveredSeq: 0, readSeq: 0, mutedUntil: null }));
     },
   } as unknown as Store;
   return { store, calls, members };

@@ -6,6 +6,8 @@ import {
   HistoryQuery,
   LoginBody,
   MAX_MESSAGE_BODY_BYTES,
+  MuteBody,
+  PushRegistrationBody,
   OpenDirectBody,
   PresenceQueryBody,
   RenameBody,
@@ -20,6 +22,9 @@ import {
   type ChannelsResponse,
   type DevicesResponse,
   type HistoryResponse,
+  type MuteResponse,
+  type PushConfigResponse,
+  type PushRegistrationResponse,
   type PresenceResponse,
   type SendResponse,
   type SessionResponse,
@@ -32,6 +37,7 @@ import type { ChannelsService } from '../channels/channels-service.js';
 import type { MessagesService } from '../messages/messages-service.js';
 import type { DiscoveryService } from '../discovery/discovery-service.js';
 import type { PresenceService } from '../presence/presence-service.js';
+import type { PushRegistrations } from '../push/push-registrations.js';
 import { requireAuth, sessionOf } from './auth.js';
 
 export interface RouteDeps {
@@ -40,6 +46,7 @@ export interface RouteDeps {
   messages: MessagesService;
   presence: PresenceService;
   discovery: DiscoveryService;
+  push: PushRegistrations;
 }
 
 const ChannelParams = Type.Object({ channelId: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -72,7 +79,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
 }
 
 function registerAuthenticated(scope: FastifyInstance, d: RouteDeps): void {
-  const { accounts, channels, messages, presence, discovery } = d;
+  const { accounts, channels, messages, presence, discovery, push } = d;
 
   scope.get('/v1/connect', async (): Promise<ConnectResponse> => {
     const node = await discovery.pick();
@@ -98,6 +105,32 @@ function registerAuthenticated(scope: FastifyInstance, d: RouteDeps): void {
     await accounts.revokeDevice(sessionOf(req), req.params.deviceId);
     return reply.status(204).send();
   });
+
+  // --- push notifications -------------------------------------------------------
+  scope.get('/v1/push/config', async (req): Promise<PushConfigResponse> => {
+    sessionOf(req);
+    return push.config();
+  });
+
+  scope.get('/v1/devices/current/push', async (req): Promise<PushRegistrationResponse> => ({
+    registration: await push.current(sessionOf(req)),
+  }));
+
+  scope.put<{ Body: PushRegistrationBody }>('/v1/devices/current/push', { schema: { body: PushRegistrationBody } }, async (req, reply) => {
+    await push.register(sessionOf(req), req.body);
+    return reply.status(204).send();
+  });
+
+  scope.delete('/v1/devices/current/push', async (req, reply) => {
+    await push.unregister(sessionOf(req));
+    return reply.status(204).send();
+  });
+
+  scope.put<P<{ channelId: string }> & { Body: MuteBody }>(
+    '/v1/channels/:channelId/mute',
+    { schema: { params: ChannelParams, body: MuteBody } },
+    async (req): Promise<MuteResponse> => channels.mute(sessionOf(req), req.params.channelId, req.body.mutedUntil),
+  );
 
   scope.get<{ Querystring: UserSearchQuery }>('/v1/users', { schema: { querystring: UserSearchQuery } }, async (req): Promise<UsersResponse> => {
     sessionOf(req);

@@ -10,7 +10,7 @@ import {
 import type { Session } from '../accounts/accounts-service.js';
 import { AppError } from '../errors.js';
 import type { Fanout } from '../realtime/fanout.js';
-import type { AppendBatchResult, AppendRequest, Store } from '../store/store.js';
+import type { AppendBatchResult, AppendRequest, PushPolicy, Store } from '../store/store.js';
 import { SendBatcher } from './send-batcher.js';
 
 export interface MessagesMetrics {
@@ -24,11 +24,12 @@ export class MessagesService {
   constructor(
     private readonly store: Store,
     fanout: Fanout,
-    opts: { maxBatch: number; now: () => number; metrics: MessagesMetrics },
+    opts: { maxBatch: number; now: () => number; metrics: MessagesMetrics; pushPolicy?: (at: number) => PushPolicy | undefined },
   ) {
     this.batcher = new SendBatcher(store, {
       maxBatch: opts.maxBatch,
       now: opts.now,
+      ...(opts.pushPolicy && { pushPolicy: opts.pushPolicy }),
       onBatch: (size, seconds) => opts.metrics.batch(size, seconds),
       onCommitted: (_requests: readonly AppendRequest[], { results, recipients }: AppendBatchResult) => {
         let fresh = 0;

@@ -3,7 +3,7 @@ import type { Session } from '../accounts/accounts-service.js';
 import type { MembershipCache } from '../channels/membership-cache.js';
 import { AppError } from '../errors.js';
 import type { Fanout } from '../realtime/fanout.js';
-import type { ReceiptUpdate, Store } from '../store/store.js';
+import type { ReceiptChange, ReceiptUpdate, Store } from '../store/store.js';
 
 /**
  * Delivered and read watermarks. Devices report them often (every batch of
@@ -21,7 +21,7 @@ export class ReceiptsService {
     private readonly store: Store,
     private readonly members: MembershipCache,
     private readonly fanout: Fanout,
-    private readonly opts: { flushMs: number; onError: (err: unknown) => void },
+    private readonly opts: { flushMs: number; onError: (err: unknown) => void; onChanged?: (changes: readonly ReceiptChange[]) => void },
   ) {}
 
   async report(session: Session, channelId: string, kind: 'delivered' | 'read', seq: number): Promise<void> {
@@ -44,6 +44,7 @@ export class ReceiptsService {
     this.pending = new Map();
     try {
       const changes = await this.store.updateReceipts(updates);
+      this.opts.onChanged?.(changes);
       const byChannel = new Map<string, Receipt[]>();
       for (const c of changes) {
         let list = byChannel.get(c.channelId);

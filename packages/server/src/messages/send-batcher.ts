@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import type { AppendBatchResult, AppendRequest, AppendResult, Store } from '../store/store.js';
+import type { PushPolicy, AppendBatchResult, AppendRequest, AppendResult, Store } from '../store/store.js';
 
 interface Pending {
   request: AppendRequest;
@@ -28,6 +28,8 @@ export class SendBatcher {
       now: () => number;
       onCommitted: (requests: readonly AppendRequest[], result: AppendBatchResult) => void;
       onBatch?: (size: number, seconds: number) => void;
+      /** What pushes a commit at `at` records (see Store.appendMessages); none when absent. */
+      pushPolicy?: (at: number) => PushPolicy | undefined;
     },
   ) {}
 
@@ -63,7 +65,8 @@ export class SendBatcher {
     const requests = batch.map((p) => p.request);
     const started = performance.now();
     try {
-      const result = await this.store.appendMessages(requests, this.opts.now());
+      const at = this.opts.now();
+      const result = await this.store.appendMessages(requests, at, this.opts.pushPolicy?.(at));
       this.opts.onBatch?.(batch.length, (performance.now() - started) / 1000);
       try {
         this.opts.onCommitted(requests, result);

@@ -22,8 +22,16 @@ export function createMetrics() {
   const bytesOut = new Counter({ name: 'confab_ws_bytes_written_total', help: 'Bytes of frames written to WebSockets.', registers: [registry] });
   const framesOut = new Counter({ name: 'confab_ws_frames_written_total', help: 'Frames written to WebSockets (deliveries).', registers: [registry] });
 
+  const pushes = new Counter({
+    name: 'confab_push_attempts_total', help: 'Push notification attempts by push service and outcome (sent, gone, retry, rejected).',
+    labelNames: ['service', 'outcome'] as const, registers: [registry],
+  });
+
   return {
     registry,
+    push: {
+      attempt: (service: string, outcome: string) => pushes.inc({ service, outcome }),
+    },
     gateway: {
       connectionOpened: () => {
         connections.inc();

@@ -24,3 +24,35 @@ export function notificationText(p: PushPayload): { title: string; body: string 
   }
   return { title, body };
 }
+
+/** Most characters (grapheme clusters) of message text a notification shows. */
+export const PREVIEW_LENGTH = 120;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * The notification preview of a message text: whitespace runs folded into
+ * one space (a lock screen shows a line or two), cut to `max` grapheme
+ * clusters so no emoji or accented letter is split, with an ellipsis when cut.
+ * Segmentation is lazy, so a 100,000-character text costs only its start.
+ */
+export function previewOf(text: string, max = PREVIEW_LENGTH): string {
+  let out = '';
+  let count = 0;
+  let space = false;
+  for (const { segment } of graphemes.segment(text)) {
+    if (/^\s+$/.test(segment)) {
+      space = count > 0;
+      continue;
+    }
+    if (count + (space ? 2 : 1) > max) return `${out}…`;
+    if (space) {
+      out += ' ';
+      count++;
+      space = false;
+    }
+    out += segment;
+    count++;
+  }
+  return out;
+}

@@ -26,6 +26,11 @@ export class Fanout {
     this.broker.publish({ kind: 'deliver', userIds, payload: encodeFrame({ type: 'typing', channelId, userId }) });
   }
 
+  /** A user's mute setting, to all their connections. */
+  muted(userId: string, channelId: string, mutedUntil: number | null): void {
+    this.broker.publish({ kind: 'deliver', userIds: [userId], payload: encodeFrame({ type: 'muted', channelId, mutedUntil }) });
+  }
+
   membershipChanged(channelId: string): void {
     this.broker.publish({ kind: 'membership', channelId });
   }

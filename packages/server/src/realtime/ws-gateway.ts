@@ -43,6 +43,8 @@ export interface GatewayDeps {
   presence: PresenceService;
   members: MembershipCache;
   fanout: Fanout;
+  /** Told which messages a device received live, so it is not pushed them. */
+  push: { received(deviceId: string, channelId: string, seq: number): void };
   registry: ConnectionRegistry;
   /** Cluster routing: deliveries for a user go to the nodes holding their connections. */
   routing: { addLocalUser(userId: string): Promise<void>; removeLocalUser(userId: string): void };
@@ -208,6 +210,7 @@ export class WsGateway {
       case 'read':
       case 'delivered':
         await this.deps.receipts.report(session, frame.channelId, frame.type, frame.seq);
+        this.deps.push.received(session.device.id, frame.channelId, frame.seq);
         return;
       case 'typing': {
         const members = await this.deps.members.members(frame.channelId);

@@ -1,12 +1,15 @@
 import type { Message, SystemEvent } from '@confab/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
+import type { PushRegistration } from '../push/push-sender.js';
 import type {
   AppendRequest,
   ChannelChange,
   ChannelChangeResult,
   ChannelState,
   DeviceRecord,
+  PushJob,
+  PushPolicy,
   Store,
   SyncPage,
   UserRecord,
@@ -624,6 +627,7 @@ export function describeStoreContract(
           // Earlier messages are history, not unread: watermarks start just before the join.
           deliveredSeq: 2,
           readSeq: 2,
+          mutedUntil: null,
         });
         expect((await send('c_g', c!, 'hello')).seq).toBe(4);
       });
@@ -755,7 +759,7 @@ export function describeStoreContract(
         await send('c_g', b!, 'm1');
         const next = await store.sync(a!, start.cursor, 10);
         // The creator has read the `created` event they caused.
-        expect(next.entries).toEqual([{ channelId: 'c_g', lastSeq: 2, joinedSeq: 1, readSeq: 1, left: false }]);
+        expect(next.entries).toEqual([{ channelId: 'c_g', lastSeq: 2, joinedSeq: 1, readSeq: 1, left: false, mutedUntil: null }]);
         expect(next.hasMore).toBe(false);
         expect(next.cursor).not.toBe(start.cursor);
         expect((await store.sync(a!, next.cursor, 10)).entries).toEqual([]);
@@ -772,9 +776,9 @@ export function describeStoreContract(
         const page = await store.sync(a!, '0', 100);
         expect(page.hasMore).toBe(false);
         expect(page.entries).toEqual([
-          { channelId: 'c_2', lastSeq: 0, joinedSeq: 1, readSeq: 0, left: false },
-          { channelId: 'c_3', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false },
-          { channelId: 'c_1', lastSeq: 2, joinedSeq: 1, readSeq: 2, left: false },
+          { channelId: 'c_2', lastSeq: 0, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null },
+          { channelId: 'c_3', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null },
+          { channelId: 'c_1', lastSeq: 2, joinedSeq: 1, readSeq: 2, left: false, mutedUntil: null },
         ]);
         expect((await store.sync(b!, '0', 100)).entries.map((e) => e.channelId)).toEqual(['c_other', 'c_1']);
         expect(await store.sync(a!, page.cursor, 100)).toMatchObject({ hasMore: false, entries: [] });
@@ -808,7 +812,7 @@ export function describeStoreContract(
         const cursor = await head(a!);
         for (let i = 0; i < 3; i++) await send('c_g', b!, `m${i}`);
         const page = await store.sync(a!, cursor, 10);
-        expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 4, joinedSeq: 1, readSeq: 1, left: false }]);
+        expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 4, joinedSeq: 1, readSeq: 1, left: false, mutedUntil: null }]);
       });
 
       it('shows the reader’s own read watermark change, but not to other members', async () => {
@@ -828,8 +832,8 @@ export function describeStoreContract(
         const { pages } = await syncAll(b!, cursorB, 1);
         expect(pages.flatMap((p) => p.entries)).toEqual(
           expect.arrayContaining([
-            { channelId: 'c_g', lastSeq: 2, joinedSeq: 1, readSeq: 2, left: false },
-            { channelId: 'c_d', lastSeq: 1, joinedSeq: 1, readSeq: 1, left: false },
+            { channelId: 'c_g', lastSeq: 2, joinedSeq: 1, readSeq: 2, left: false, mutedUntil: null },
+            { channelId: 'c_d', lastSeq: 1, joinedSeq: 1, readSeq: 1, left: false, mutedUntil: null },
           ]),
         );
         expect(pages.flatMap((p) => p.entries)).toHaveLength(2);
@@ -841,7 +845,7 @@ export function describeStoreContract(
         const afterSend = await head(b!);
         await store.updateReceipts([{ channelId: 'c_g', userId: b!, deliveredSeq: 3 }]);
         expect((await store.sync(b!, afterSend, 10)).entries).toEqual([]);
-        expect((await store.sync(b!, afterRead, 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 1, readSeq: 2, left: false }]);
+        expect((await store.sync(b!, afterRead, 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 1, readSeq: 2, left: false, mutedUntil: null }]);
       });
 
       it('shows a removed member `left`, with lastSeq capped at the removal, and nothing after it', async () => {
@@ -851,14 +855,14 @@ export function describeStoreContract(
         const before = await head(c!);
         await store.changeChannel('c_g', change(a!, { remove: [c!] }, 'member_removed'), now()); // seq 3
         const page = await store.sync(c!, before, 10);
-        expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 1, readSeq: 0, left: true }]);
+        expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 1, readSeq: 0, left: true, mutedUntil: null }]);
 
         await send('c_g', a!, 'm2');
         await store.changeChannel('c_g', change(a!, { rename: 'secret' }, 'renamed'), now());
         expect((await store.getChannel('c_g'))?.lastSeq).toBe(5);
         expect((await store.sync(c!, page.cursor, 10)).entries).toEqual([]);
-        expect((await store.sync(c!, '0', 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 1, readSeq: 0, left: true }]);
-        expect((await store.sync(b!, page.cursor, 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 5, joinedSeq: 1, readSeq: 0, left: false }]);
+        expect((await store.sync(c!, '0', 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 1, readSeq: 0, left: true, mutedUntil: null }]);
+        expect((await store.sync(b!, page.cursor, 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 5, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
       });
 
       it('shows a channel to a member added later, from their joinedSeq', async () => {
@@ -867,14 +871,14 @@ export function describeStoreContract(
         await send('c_g', a!, 'm1');
         const before = await head(c!);
         await store.changeChannel('c_g', change(a!, { add: [{ userId: c!, role: 'member' }] }), now());
-        expect((await store.sync(c!, before, 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 3, readSeq: 2, left: false }]);
+        expect((await store.sync(c!, before, 10)).entries).toEqual([{ channelId: 'c_g', lastSeq: 3, joinedSeq: 3, readSeq: 2, left: false, mutedUntil: null }]);
       });
 
       it('shows a new direct channel to both users', async () => {
         const [a, b] = await users('alice', 'bob');
         const cursor = await head(b!);
         await store.getOrCreateDirect('c_d', a!, b!, now());
-        expect((await store.sync(b!, cursor, 10)).entries).toEqual([{ channelId: 'c_d', lastSeq: 0, joinedSeq: 1, readSeq: 0, left: false }]);
+        expect((await store.sync(b!, cursor, 10)).entries).toEqual([{ channelId: 'c_d', lastSeq: 0, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
       });
 
       it('refuses cursors it did not issue with bad_request', async () => {
@@ -961,6 +965,245 @@ export function describeStoreContract(
           { channelId: 'c_g', userId: b, readSeq: 1 },
         ]);
         expect(changes).toEqual([{ channelId: 'c_g', userId: b, deliveredSeq: 3, readSeq: 3 }]);
+      });
+    });
+
+    // --- push -----------------------------------------------------------------
+
+    describe('push', () => {
+      const web = (n: number): PushRegistration => ({ kind: 'webpush', endpoint: `https://push.example/${n}`, keys: { p256dh: `key${n}`, auth: `auth${n}` } });
+      const apns = (token: string): PushRegistration => ({ kind: 'apns', token });
+      const POLICY = (at: number): PushPolicy => ({ dueAt: at + 5_000, minIntervalMs: 60_000 });
+      const FAR = T0 + 10 ** 9;
+
+      /** alice (d_a1, d_a2), bob (d_b1 web, d_b2 apns, d_b3 unregistered) and carol (d_c1) in group c_g. */
+      async function setup(): Promise<string[]> {
+        const ids = await users('alice', 'bob', 'carol');
+        for (const [id, user] of [['d_a1', 'u_alice'], ['d_a2', 'u_alice'], ['d_b1', 'u_bob'], ['d_b2', 'u_bob'], ['d_b3', 'u_bob'], ['d_c1', 'u_carol']] as const) {
+          await store.createDevice(deviceRecord(id, user), `hash-${id}`);
+        }
+        await store.setPushRegistration('d_a1', web(1), now());
+        await store.setPushRegistration('d_a2', apns('aa02'), now());
+        await store.setPushRegistration('d_b1', web(2), now());
+        await store.setPushRegistration('d_b2', apns('bb02'), now());
+        await store.setPushRegistration('d_c1', { kind: 'fcm', token: 'fcm-c1' }, now());
+        await group('c_g', ids[0]!, [ids[1]!, ids[2]!]);
+        return ids;
+      }
+
+      /** Every job, claimed (and so leased) far in the future: for looking only. */
+      async function jobs(): Promise<PushJob[]> {
+        const all = await store.claimPushJobs(FAR, 1000, FAR);
+        return all.sort((x, y) => `${x.deviceId}/${x.channelId}`.localeCompare(`${y.deviceId}/${y.channelId}`));
+      }
+
+      async function pushSend(channelId: string, senderId: string, clientId: string, at: number, deviceId = `d_${senderId}`): Promise<number> {
+        const { results } = await store.appendMessages([req(channelId, senderId, clientId, `text ${clientId}`, deviceId)], at, POLICY(at));
+        const r = results[0]!;
+        if (!r.ok) throw new Error(r.code);
+        return r.message.seq;
+      }
+
+      it('keeps one registration per device, replaceable, and a target on the device that registered it last', async () => {
+        await users('alice', 'bob');
+        await store.createDevice(deviceRecord('d_1', 'u_alice'), 'hash-1');
+        await store.createDevice(deviceRecord('d_2', 'u_bob'), 'hash-2');
+        expect(await store.getPushRegistration('d_1')).toBeNull();
+        await store.setPushRegistration('d_1', web(1), now());
+        expect(await store.getPushRegistration('d_1')).toStrictEqual(web(1));
+        await store.setPushRegistration('d_1', apns('ab01'), now());
+        expect(await store.getPushRegistration('d_1')).toStrictEqual(apns('ab01'));
+        // The same APNs token now registered by bob's device (say, the app was reinstalled and bob logged in).
+        await store.setPushRegistration('d_2', apns('ab01'), now());
+        expect(await store.getPushRegistration('d_2')).toStrictEqual(apns('ab01'));
+        expect(await store.getPushRegistration('d_1')).toBeNull();
+      });
+
+      it('deletes a registration only when it is still the one named, and with it the device’s jobs', async () => {
+        const [a, b] = await setup();
+        await pushSend('c_g', a!, 'm1', now(), 'd_a1');
+        expect((await jobs()).some((j) => j.deviceId === 'd_b1')).toBe(true);
+        expect(await store.deletePushRegistration('d_b1', web(99))).toBe(false);
+        expect(await store.getPushRegistration('d_b1')).toStrictEqual(web(2));
+        expect(await store.deletePushRegistration('d_b1', web(2))).toBe(true);
+        expect(await store.getPushRegistration('d_b1')).toBeNull();
+        expect((await jobs()).some((j) => j.deviceId === 'd_b1')).toBe(false);
+        expect(await store.deletePushRegistration('d_b1')).toBe(false);
+        void b;
+      });
+
+      it('revoking a device removes its registration and its jobs', async () => {
+        const [a, b] = await setup();
+        await pushSend('c_g', a!, 'm1', now(), 'd_a1');
+        expect(await store.revokeDevice(b!, 'd_b2', now())).toBe(true);
+        expect(await store.getPushRegistration('d_b2')).toBeNull();
+        expect((await jobs()).map((j) => j.deviceId)).toEqual(['d_b1', 'd_c1']);
+      });
+
+      it('records one job per registered device of the other members, none for the sender’s own devices', async () => {
+        const [a] = await setup();
+        const at = now();
+        const seq = await pushSend('c_g', a!, 'm1', at, 'd_a1');
+        const all = await jobs();
+        expect(all.map((j) => j.deviceId)).toEqual(['d_b1', 'd_b2', 'd_c1']);
+        expect(all[0]).toStrictEqual({
+          deviceId: 'd_b1',
+          userId: 'u_bob',
+          channelId: 'c_g',
+          count: 1,
+          lastSeq: seq,
+          notifiedSeq: 0,
+          attempts: 0,
+          createdAt: at,
+          registration: web(2),
+        });
+        expect(all[1]!.registration).toStrictEqual(apns('bb02'));
+        expect(all[2]!.registration).toStrictEqual({ kind: 'fcm', token: 'fcm-c1' });
+      });
+
+      it('records nothing without a push policy', async () => {
+        const [a] = await setup();
+        await send('c_g', a!, 'm1');
+        expect(await jobs()).toEqual([]);
+      });
+
+      it('folds a burst into one job per device and channel, counting it, due from the first message', async () => {
+        const [a, b] = await setup();
+        const first = now();
+        await pushSend('c_g', a!, 'm1', first, 'd_a1');
+        await pushSend('c_g', a!, 'm2', now(), 'd_a1');
+        const last = await pushSend('c_g', b!, 'm3', now(), 'd_b1');
+        // Not due before the first message's grace has passed, due after it.
+        expect(await store.claimPushJobs(first + 4_999, 100, FAR)).toEqual([]);
+        const due = await store.claimPushJobs(first + 5_000, 100, FAR);
+        const byDevice = new Map(due.map((j) => [j.deviceId, j]));
+        // bob's devices: alice's two messages (not his own); carol's: all three; alice's: bob's one.
+        expect(byDevice.get('d_b1')).toMatchObject({ count: 2, lastSeq: last - 1 });
+        expect(byDevice.get('d_c1')).toMatchObject({ count: 3, lastSeq: last });
+        // alice's devices got their first job with bob's message: due from then.
+        expect(byDevice.has('d_a1')).toBe(false);
+        const mine = (await jobs()).filter((j) => j.userId === a);
+        expect(mine.map((j) => [j.deviceId, j.count, j.lastSeq])).toEqual([['d_a1', 1, last], ['d_a2', 1, last]]);
+      });
+
+      it('also folds the messages of one batch', async () => {
+        const [a] = await setup();
+        const at = now();
+        await store.appendMessages([req('c_g', a!, 'x1', 'one', 'd_a1'), req('c_g', a!, 'x2', 'two', 'd_a1')], at, POLICY(at));
+        expect((await jobs()).find((j) => j.deviceId === 'd_c1')).toMatchObject({ count: 2, lastSeq: 3 });
+      });
+
+      it('skips members who muted the channel until the mute ends, and former members', async () => {
+        const [a, b, c] = await setup();
+        const member = await store.setMuted('c_g', b!, T0 + 50_000_000);
+        expect(member).toMatchObject({ userId: b, mutedUntil: T0 + 50_000_000 });
+        await store.changeChannel('c_g', change(a!, { remove: [c!] }, 'member_removed'), now());
+        await pushSend('c_g', a!, 'm1', now(), 'd_a1');
+        expect(await jobs()).toEqual([]);
+        // Once the mute has ended, pushes resume.
+        await pushSend('c_g', a!, 'm2', T0 + 50_000_000, 'd_a1');
+        expect((await jobs()).map((j) => j.deviceId)).toEqual(['d_b1', 'd_b2']);
+      });
+
+      it('sets and clears a mute for current members only, and tells the member’s devices through sync', async () => {
+        const [a, b] = await setup();
+        const cursor = await head(b!);
+        expect(await store.setMuted('c_g', b!, 123)).toMatchObject({ mutedUntil: 123 });
+        expect((await store.getMember('c_g', b!))?.mutedUntil).toBe(123);
+        const page = await store.sync(b!, cursor, 10);
+        expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: 123 }]);
+        expect((await store.sync(a!, cursor, 10)).entries).toEqual([]);
+        expect(await store.setMuted('c_g', b!, null)).toMatchObject({ mutedUntil: null });
+        expect(await store.setMuted('c_g', 'u_nobody', 5)).toBeNull();
+        expect(await store.setMuted('c_missing', b!, 5)).toBeNull();
+      });
+
+      it('leases claimed jobs: nobody else gets them until the lease ends', async () => {
+        const [a] = await setup();
+        const at = now();
+        await pushSend('c_g', a!, 'm1', at, 'd_a1');
+        const claimed = await store.claimPushJobs(at + 5_000, 2, at + 35_000);
+        expect(claimed).toHaveLength(2);
+        const rest = await store.claimPushJobs(at + 5_000, 10, at + 35_000);
+        expect(rest).toHaveLength(1);
+        expect(await store.claimPushJobs(at + 34_999, 10, FAR)).toEqual([]);
+        expect(await store.claimPushJobs(at + 35_000, 10, FAR)).toHaveLength(3);
+      });
+
+      it('after a notification keeps the job without a due time, and the next message waits out the minimum interval', async () => {
+        const [a] = await setup();
+        const at = now();
+        await pushSend('c_g', a!, 'm1', at, 'd_a1');
+        const [job] = (await store.claimPushJobs(at + 5_000, 100, at + 30_000)).filter((j) => j.deviceId === 'd_c1');
+        await store.settlePushJob(job!, { kind: 'notified', at: at + 6_000, nextDueAt: at + 66_000 });
+        expect((await store.claimPushJobs(FAR, 100, FAR)).filter((j) => j.deviceId === 'd_c1')).toEqual([]);
+
+        const seq = await pushSend('c_g', a!, 'm2', at + 10_000, 'd_a1');
+        // Grace would make it due at +15 s; the last push was at +6 s, so +66 s.
+        expect((await store.claimPushJobs(at + 65_999, 100, FAR)).filter((j) => j.deviceId === 'd_c1')).toEqual([]);
+        const [again] = (await store.claimPushJobs(at + 66_000, 100, FAR)).filter((j) => j.deviceId === 'd_c1');
+        expect(again).toMatchObject({ count: 2, lastSeq: seq, notifiedSeq: job!.lastSeq });
+      });
+
+      it('keeps a job due when messages arrived while it was out', async () => {
+        const [a] = await setup();
+        const at = now();
+        await pushSend('c_g', a!, 'm1', at, 'd_a1');
+        const [job] = (await store.claimPushJobs(at + 5_000, 100, at + 30_000)).filter((j) => j.deviceId === 'd_c1');
+        const seq = await pushSend('c_g', a!, 'm2', at + 5_500, 'd_a1');
+        await store.settlePushJob(job!, { kind: 'notified', at: at + 6_000, nextDueAt: at + 9_000 });
+        const [next] = (await store.claimPushJobs(at + 9_000, 100, FAR)).filter((j) => j.deviceId === 'd_c1');
+        expect(next).toMatchObject({ count: 2, lastSeq: seq, notifiedSeq: job!.lastSeq });
+        // `done` on a changed job also keeps it.
+        const seq3 = await pushSend('c_g', a!, 'm3', at + 9_500, 'd_a1');
+        await store.settlePushJob(next!, { kind: 'done', nextDueAt: at + 12_000 });
+        expect((await store.claimPushJobs(at + 12_000, 100, FAR)).find((j) => j.deviceId === 'd_c1')).toMatchObject({ lastSeq: seq3 });
+      });
+
+      it('deletes a job that is done, and requeues a retry counting the attempt', async () => {
+        const [a] = await setup();
+        const at = now();
+        await pushSend('c_g', a!, 'm1', at, 'd_a1');
+        const claimed = await store.claimPushJobs(at + 5_000, 100, at + 30_000);
+        const c1 = claimed.find((j) => j.deviceId === 'd_c1')!;
+        const b1 = claimed.find((j) => j.deviceId === 'd_b1')!;
+        await store.settlePushJob(c1, { kind: 'done', nextDueAt: at + 9_000 });
+        await store.settlePushJob(b1, { kind: 'retry', dueAt: at + 8_000 });
+        const later = await store.claimPushJobs(at + 8_000, 100, FAR);
+        expect(later.map((j) => [j.deviceId, j.attempts])).toEqual([['d_b1', 1]]);
+        expect((await jobs()).map((j) => j.deviceId)).toEqual(['d_b1', 'd_b2']);
+      });
+
+      it('clears a device’s job when it acknowledges delivery up to the job’s last message, not before', async () => {
+        const [a] = await setup();
+        const s1 = await pushSend('c_g', a!, 'm1', now(), 'd_a1');
+        const s2 = await pushSend('c_g', a!, 'm2', now(), 'd_a1');
+        await store.clearPushJobs([{ deviceId: 'd_c1', channelId: 'c_g', seq: s1 }, { deviceId: 'd_b1', channelId: 'c_g', seq: s2 }]);
+        expect((await jobs()).map((j) => j.deviceId)).toEqual(['d_b2', 'd_c1']);
+        await store.clearPushJobs([{ deviceId: 'd_c1', channelId: 'c_g', seq: s2 }]);
+        expect((await jobs()).map((j) => j.deviceId)).toEqual(['d_b2']);
+        await store.clearPushJobs([]);
+      });
+
+      it('on a read drops pending pushes and turns shown notifications into read pushes due at once', async () => {
+        const [a, , c] = await setup();
+        const at = now();
+        const s1 = await pushSend('c_g', a!, 'm1', at, 'd_a1');
+        await store.setPushRegistration('d_c1', { kind: 'fcm', token: 'fcm-c1' }, at);
+        const [job] = (await store.claimPushJobs(at + 5_000, 100, at + 30_000)).filter((j) => j.deviceId === 'd_b1');
+        await store.settlePushJob(job!, { kind: 'notified', at: at + 5_000, nextDueAt: at + 65_000 });
+        const s2 = await pushSend('c_g', a!, 'm2', at + 6_000, 'd_a1');
+
+        // bob read up to s1 only: his job (now covering s2) stays; carol read everything.
+        await store.pushChannelsRead([{ userId: 'u_bob', channelId: 'c_g', readSeq: s1 }, { userId: c!, channelId: 'c_g', readSeq: s2 }], at + 7_000);
+        expect((await jobs()).map((j) => j.deviceId)).toEqual(['d_b1', 'd_b2']);
+
+        await store.pushChannelsRead([{ userId: 'u_bob', channelId: 'c_g', readSeq: s2 }], at + 8_000);
+        // d_b1 showed a notification: a read push (count 0) is due now; d_b2 never did: dropped.
+        const due = await store.claimPushJobs(at + 8_000, 100, FAR);
+        expect(due.map((j) => [j.deviceId, j.count, j.notifiedSeq])).toEqual([['d_b1', 0, s1]]);
+        await store.settlePushJob(due[0]!, { kind: 'done', nextDueAt: at + 9_000 });
+        expect(await jobs()).toEqual([]);
       });
     });
 

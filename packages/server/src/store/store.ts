@@ -1,4 +1,5 @@
 import type { ChannelKind, Message, Role, SyncEntry, SystemEvent } from '@confab/protocol';
+import type { PushRegistration } from '../push/push-sender.js';
 
 /*
  * The store port: the system of record for users, devices, channels,
@@ -62,6 +63,8 @@ export interface MemberRecord {
   leftSeq: number | null;
   deliveredSeq: number;
   readSeq: number;
+  /** No pushes for this channel while now < mutedUntil; null: not muted. */
+  mutedUntil: number | null;
 }
 
 /** A channel with my membership in it, for channel lists. */
@@ -166,6 +169,56 @@ export interface ReceiptChange {
   readSeq: number;
 }
 
+/**
+ * When a committed message should be pushed to devices that do not
+ * acknowledge it. Given to `appendMessages` only when push is enabled.
+ */
+export interface PushPolicy {
+  /** A new job is due then (commit time + the ack grace) ... */
+  dueAt: number;
+  /** ... but no sooner than this long after the previous push to that device for that channel. */
+  minIntervalMs: number;
+}
+
+/**
+ * The pending push of one channel to one device. There is at most one per
+ * (device, channel): new messages fold into it (coalescing), the device's
+ * `delivered` acknowledgement deletes it, a read elsewhere turns it into a
+ * silent `read` push when a notification is already showing.
+ */
+export interface PushJob {
+  deviceId: string;
+  userId: string;
+  channelId: string;
+  /** Messages from others not yet acknowledged by this device (shown as "N new messages"). */
+  count: number;
+  /** Highest seq among them. */
+  lastSeq: number;
+  /** Highest seq this device was already notified about (0: no notification showing). */
+  notifiedSeq: number;
+  /** Failed attempts since the last success. */
+  attempts: number;
+  /** When this job was first created; pushes older than the push TTL are dropped. */
+  createdAt: number;
+  /** The device's registration; null if it was removed after the job was made. */
+  registration: PushRegistration | null;
+}
+
+/** How a claimed push job ends (see `settlePushJob`). */
+export type PushSettlement =
+  /** A message notification went out: it now covers `job.lastSeq`. */
+  | { kind: 'notified'; at: number; nextDueAt: number }
+  /** A silent read push went out, or the job is moot: delete it unless a newer message arrived. */
+  | { kind: 'done'; nextDueAt: number }
+  /** Try again at `dueAt`. */
+  | { kind: 'retry'; dueAt: number };
+
+export interface DeliveredAck {
+  deviceId: string;
+  channelId: string;
+  seq: number;
+}
+
 export interface Store {
   // --- accounts -----------------------------------------------------------
   /** Raises AppError('username_taken') when the username exists. */
@@ -185,6 +238,22 @@ export interface Store {
   /** Revokes one of the user's devices; false when the user has no such live device. */
   revokeDevice(userId: string, deviceId: string, at: number): Promise<boolean>;
   touchDevice(deviceId: string, at: number): Promise<void>;
+
+  // --- push registrations -------------------------------------------------
+  /**
+   * Sets the device's push registration (replacing any other). The same
+   * endpoint or token registered by another device is removed from it: a
+   * push target belongs to the device that registered it last.
+   */
+  setPushRegistration(deviceId: string, registration: PushRegistration, at: number): Promise<void>;
+  getPushRegistration(deviceId: string): Promise<PushRegistration | null>;
+  /**
+   * Removes the device's registration and its pending push jobs; with `only`,
+   * just when the registration is still that one (a push service said it is
+   * dead, but the device may have registered a new one since). Revoking a
+   * device does this too.
+   */
+  deletePushRegistration(deviceId: string, only?: PushRegistration): Promise<boolean>;
 
   // --- channels -----------------------------------------------------------
   /** The one direct channel of this pair, created (empty, seq 0) on first call. */
@@ -215,6 +284,12 @@ export interface Store {
   listMemberships(userId: string): Promise<MembershipView[]>;
   /** User ids of the user's direct-channel peers. */
   listDirectPeers(userId: string): Promise<string[]>;
+  /**
+   * Sets a current member's mute (null: unmuted) and moves their sync
+   * version, so their other devices learn it. Returns the member row, or
+   * null when the user is not a current member.
+   */
+  setMuted(channelId: string, userId: string, mutedUntil: number | null): Promise<MemberRecord | null>;
 
   // --- messages -----------------------------------------------------------
   /**
@@ -225,8 +300,12 @@ export interface Store {
    * text is refused with idempotency_conflict; a new send needs the sender to
    * be a current member. A send also moves the sender's read and
    * delivered watermarks to its seq.
+   *
+   * With `push`, the same transaction records a push job for every device
+   * with a push registration of every other current member who has not muted
+   * the channel (so a committed message's pushes survive a crash).
    */
-  appendMessages(requests: readonly AppendRequest[], at: number): Promise<AppendBatchResult>;
+  appendMessages(requests: readonly AppendRequest[], at: number, push?: PushPolicy): Promise<AppendBatchResult>;
   getMessages(channelId: string, range: HistoryRange): Promise<HistoryPage>;
 
   // --- sync and receipts --------------------------------------------------
@@ -241,6 +320,29 @@ export interface Store {
    * read; read implies delivered. Returns the rows that actually changed.
    */
   updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]>;
+
+  // --- push jobs ----------------------------------------------------------
+  /**
+   * Takes up to `limit` jobs due at `now`, oldest first, and leases them:
+   * their due time moves to `leaseUntil`, so no other node takes them
+   * meanwhile and a node that dies mid-send leaves them to be retried.
+   */
+  claimPushJobs(now: number, limit: number, leaseUntil: number): Promise<PushJob[]>;
+  /**
+   * Ends a claimed job. When messages arrived after the claim (the row's
+   * lastSeq moved), the job stays with due time `nextDueAt` so they are
+   * pushed too; otherwise `notified` keeps the row (so a later read can clear
+   * the notification) with no due time, and `done` deletes it.
+   */
+  settlePushJob(job: PushJob, settlement: PushSettlement): Promise<void>;
+  /** A device received messages live up to `seq`: its jobs for that channel up to there are deleted. */
+  clearPushJobs(acks: readonly DeliveredAck[]): Promise<void>;
+  /**
+   * The user read the channel up to `readSeq`: jobs of their devices covered
+   * by it are deleted, except where a notification is showing (notifiedSeq >
+   * 0); those become silent read pushes (count 0) due at `at`.
+   */
+  pushChannelsRead(reads: readonly { userId: string; channelId: string; readSeq: number }[], at: number): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -58,6 +58,8 @@ export interface ReceivedPush {
   ttl: number;
   urgency: string | undefined;
   topic: string | undefined;
+  /** When it arrived (ms epoch). */
+  receivedAt: number;
 }
 
 export type PushServiceReply =
@@ -145,7 +147,7 @@ export async function startWebPushService(): Promise<WebPushService> {
       } catch {
         // not JSON: keep the text
       }
-      const push: ReceivedPush = { path, headers: req.headers, payload, text, vapidClaims: claims, vapidPublicKey: publicKey, ttl, urgency, topic };
+      const push: ReceivedPush = { path, headers: req.headers, payload, text, vapidClaims: claims, vapidPublicKey: publicKey, ttl, urgency, topic, receivedAt: Date.now() };
       received.push(push);
       const answer: PushServiceReply = reply ? reply(push) : { status: 201 };
       if (answer === 'no-answer') return;

@@ -15,6 +15,7 @@ const summary = (over: Partial<ChannelSummary> = {}): ChannelSummary => ({
   readSeq: 4,
   unreadCount: 0,
   left: false,
+  mutedUntil: null,
   ...over,
 });
 const msg = (seq: number, senderId: string, over: Partial<Message> = {}): Message => ({

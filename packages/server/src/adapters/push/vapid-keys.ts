@@ -125,6 +125,13 @@ export function resolveVapidKeys(opts: { dataDir: string; subject: string; publi
   return loadOrCreateVapidKeys(opts.dataDir, opts.subject);
 }
 
+/**
+ * The subject used when the operator has not given one: the push services of
+ * Chrome, Edge and Firefox accept it, Apple's refuses it (Safari then gets no
+ * pushes), so the server warns at start while it is in use.
+ */
+export const PLACEHOLDER_VAPID_SUBJECT = 'mailto:push@confab.invalid';
+
 /** Host names that never resolve; Apple's push service refuses a `sub` naming one (403 BadJwtToken). */
 const UNRESOLVABLE_HOST = /(^|\.)(localhost|local|invalid|test|example|internal)$/i;
 
@@ -139,6 +146,7 @@ function checkSubject(subject: string): void {
   if (url?.protocol === 'mailto:') host = /^[^@\s]+@([^@\s?]+)$/.exec(decodeURIComponent(url.pathname))?.[1];
   else if (url?.protocol === 'https:') host = url.hostname;
   if (!host) throw new Error(`the VAPID subject must be a mailto: address or an https: URL, got ${JSON.stringify(subject)}`);
+  if (subject === PLACEHOLDER_VAPID_SUBJECT) return;
   if (UNRESOLVABLE_HOST.test(host) || !host.includes('.')) {
     throw new Error(`the VAPID subject ${JSON.stringify(subject)} names a host that does not resolve; Apple's push service refuses such tokens. Use a real contact address or site.`);
   }

@@ -87,6 +87,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO meta (key, value) VALUES ('version', 0);
   `,
+  `
+  -- Push notifications: per-member mute, one registration per device, and
+  -- the durable queue of pending pushes (one row per device and channel).
+  ALTER TABLE members ADD COLUMN muted_until bigint;
+
+  CREATE TABLE push_registrations (
+    device_id  text COLLATE "C" PRIMARY KEY REFERENCES devices(id),
+    user_id    text COLLATE "C" NOT NULL REFERENCES users(id),
+    kind       text NOT NULL CHECK (kind IN ('webpush', 'apns', 'fcm')),
+    target     text COLLATE "C" NOT NULL, -- Web Push endpoint, or APNs / FCM token
+    p256dh     text,
+    auth       text,
+    created_at bigint NOT NULL
+  );
+  -- A push target belongs to one device; the join from members runs by user.
+  CREATE UNIQUE INDEX push_registrations_by_target ON push_registrations (kind, target);
+  CREATE INDEX push_registrations_by_user ON push_registrations (user_id);
+
+  CREATE TABLE push_jobs (
+    device_id      text COLLATE "C" NOT NULL,
+    channel_id     text COLLATE "C" NOT NULL,
+    user_id        text COLLATE "C" NOT NULL,
+    message_count  integer NOT NULL,
+    last_seq       bigint NOT NULL,
+    notified_seq   bigint NOT NULL DEFAULT 0,
+    due_at         bigint,
+    attempts       integer NOT NULL DEFAULT 0,
+    last_pushed_at bigint,
+    created_at     bigint NOT NULL,
+    PRIMARY KEY (device_id, channel_id)
+  );
+  -- The workers' scan: due jobs only (most rows wait for nothing).
+  CREATE INDEX push_jobs_due ON push_jobs (due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX push_jobs_by_user ON push_jobs (user_id, channel_id);
+  `,
 ];
 
 /** Schema names are plain lower-case identifiers, so they never need quoting anywhere. */

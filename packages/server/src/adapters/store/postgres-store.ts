@@ -15,13 +15,38 @@ import type {
   MemberRecord,
   MembershipView,
   NewGroup,
+  DeliveredAck,
+  PushJob,
+  PushPolicy,
+  PushSettlement,
   ReceiptChange,
   ReceiptUpdate,
   Store,
   SyncPage,
   UserRecord,
 } from '../../store/store.js';
-import { toChannel, toDevice, toMember, toMembershipView, toMessage, toUser, type ChannelRow, type DeviceRow, type DeviceWithUserRow, type MemberRow, type MembershipRow, type MessageRow, type UserRow } from './sql-rows.js';
+import type { PushRegistration } from '../../push/push-sender.js';
+import {
+  samePushRegistration,
+  toChannel,
+  toDevice,
+  toMember,
+  toMembershipView,
+  toMessage,
+  toPushJob,
+  toPushRegistration,
+  toPushRegistrationRow,
+  toUser,
+  type ChannelRow,
+  type DeviceRow,
+  type DeviceWithUserRow,
+  type MemberRow,
+  type MembershipRow,
+  type MessageRow,
+  type PushJobRow,
+  type PushRegistrationRow,
+  type UserRow,
+} from './sql-rows.js';
 import { SCHEMA_NAME_PATTERN, migrate } from './postgres-migrations.js';
 
 export interface PostgresStoreOptions {
@@ -80,6 +105,7 @@ interface SyncRow {
   joined_seq: number;
   left_seq: number | null;
   read_seq: number;
+  muted_until: number | null;
   version: number;
   last_seq: number;
 }
@@ -92,7 +118,7 @@ type SendLookupRow = { [K in keyof MessageRow]: MessageRow[K] | null } & { i: nu
 const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
 const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
 const CHANNEL_COLUMNS = 'id, kind, name, created_by, created_at, last_seq, member_count';
-const MEMBER_COLUMNS = 'channel_id, user_id, role, joined_at, joined_seq, left_seq, delivered_seq, read_seq';
+const MEMBER_COLUMNS = 'channel_id, user_id, role, joined_at, joined_seq, left_seq, delivered_seq, read_seq, muted_until';
 const MESSAGE_COLUMNS = 'channel_id, seq, sender_id, client_id, kind, text, system, created_at';
 
 /** Larger than any seq; stands for "no upper bound" in range scans. */
@@ -185,7 +211,7 @@ const SQL = {
     RETURNING m.user_id`,
   memberships: `SELECT c.id AS c_id, c.kind AS c_kind, c.name AS c_name, c.created_by AS c_created_by,
            c.created_at AS c_created_at, c.last_seq AS c_last_seq, c.member_count AS c_member_count,
-           m.channel_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq,
+           m.channel_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq, m.muted_until,
            g.channel_id AS msg_channel_id, g.seq AS msg_seq, g.sender_id AS msg_sender_id,
            g.client_id AS msg_client_id, g.kind AS msg_kind, g.text AS msg_text, g.system AS msg_system,
            g.created_at AS msg_created_at,
@@ -247,10 +273,10 @@ const SQL = {
   // sync
   headVersion: `SELECT value FROM meta WHERE key = 'version'`,
   // The head and the page in one statement, so both come from one snapshot.
-  syncRows: `SELECT h.value AS head, r.channel_id, r.joined_seq, r.left_seq, r.read_seq, r.version, r.last_seq
+  syncRows: `SELECT h.value AS head, r.channel_id, r.joined_seq, r.left_seq, r.read_seq, r.muted_until, r.version, r.last_seq
     FROM meta h
     LEFT JOIN LATERAL (
-      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.version, c.last_seq
+      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, m.version, c.last_seq
       FROM members m JOIN channels c ON c.id = m.channel_id
       WHERE m.user_id = $1 AND m.version > $2
       ORDER BY m.version
@@ -273,6 +299,73 @@ const SQL = {
       version = coalesce((SELECT base FROM v) + u.vi, m.version)
     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(channel_id, user_id, delivered_seq, read_seq, vi)
     WHERE m.channel_id = u.channel_id AND m.user_id = u.user_id`,
+
+  // mute (lock order 2 then 3, like receipts)
+  lockMember: `SELECT user_id FROM members WHERE channel_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
+  setMuted: `WITH v AS (UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value)
+    UPDATE members m SET muted_until = $3, version = v.value FROM v
+    WHERE m.channel_id = $1 AND m.user_id = $2 AND m.left_seq IS NULL
+    RETURNING ${MEMBER_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}`,
+
+  // push registrations
+  registration: `SELECT kind, target, p256dh, auth FROM push_registrations WHERE device_id = $1`,
+  lockRegistration: `SELECT kind, target, p256dh, auth FROM push_registrations WHERE device_id = $1 FOR UPDATE`,
+  // The target moves to this device; the device it leaves loses its pending pushes.
+  releaseTarget: `WITH gone AS (
+      DELETE FROM push_registrations WHERE kind = $1 AND target = $2 AND device_id <> $3 RETURNING device_id
+    )
+    DELETE FROM push_jobs j USING gone WHERE j.device_id = gone.device_id`,
+  upsertRegistration: `INSERT INTO push_registrations (device_id, user_id, kind, target, p256dh, auth, created_at)
+    SELECT $1, d.user_id, $2, $3, $4, $5, $6 FROM devices d WHERE d.id = $1
+    ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, target = excluded.target,
+      p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at`,
+  deleteRegistration: `DELETE FROM push_registrations WHERE device_id = $1`,
+  deleteDeviceJobs: `DELETE FROM push_jobs WHERE device_id = $1`,
+
+  // push jobs
+  // One row per registered device of every other current, unmuted member of
+  // the batch's channels, counting the messages from others; a row that
+  // exists adds them. A pending due time stays (that is the coalescing); a
+  // new one waits out the minimum interval since the last push. Rows are
+  // written in key order, the order every push_jobs batch locks in.
+  enqueuePush: `INSERT INTO push_jobs (device_id, channel_id, user_id, message_count, last_seq, due_at, created_at)
+    SELECT r.device_id, f.channel_id, m.user_id, count(*), max(f.seq), $4, $5
+    FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(channel_id, seq, sender_id)
+    JOIN members m ON m.channel_id = f.channel_id AND m.left_seq IS NULL AND m.user_id <> f.sender_id
+      AND (m.muted_until IS NULL OR m.muted_until <= $5)
+    JOIN push_registrations r ON r.user_id = m.user_id
+    GROUP BY r.device_id, f.channel_id, m.user_id
+    ORDER BY r.device_id, f.channel_id
+    ON CONFLICT (device_id, channel_id) DO UPDATE SET
+      message_count = push_jobs.message_count + excluded.message_count,
+      last_seq = greatest(push_jobs.last_seq, excluded.last_seq),
+      due_at = coalesce(push_jobs.due_at, greatest(excluded.due_at, coalesce(push_jobs.last_pushed_at, 0) + $6))`,
+  // Due jobs another node is not already taking (SKIP LOCKED), leased in the same statement.
+  claimJobs: `WITH due AS (
+      SELECT device_id, channel_id FROM push_jobs
+      WHERE due_at <= $1 ORDER BY due_at LIMIT $2
+      FOR UPDATE SKIP LOCKED
+    ), leased AS (
+      UPDATE push_jobs j SET due_at = $3 FROM due
+      WHERE j.device_id = due.device_id AND j.channel_id = due.channel_id
+      RETURNING j.device_id, j.user_id, j.channel_id, j.message_count, j.last_seq, j.notified_seq, j.attempts, j.created_at
+    )
+    SELECT l.*, r.kind, r.target, r.p256dh, r.auth
+    FROM leased l LEFT JOIN push_registrations r ON r.device_id = l.device_id`,
+  lockJob: `SELECT message_count, last_seq FROM push_jobs WHERE device_id = $1 AND channel_id = $2 FOR UPDATE`,
+  jobNotified: `UPDATE push_jobs SET notified_seq = greatest(notified_seq, $1), attempts = 0, last_pushed_at = $2, due_at = $3
+    WHERE device_id = $4 AND channel_id = $5`,
+  jobRequeue: `UPDATE push_jobs SET due_at = $1, attempts = $2 WHERE device_id = $3 AND channel_id = $4`,
+  deleteJob: `DELETE FROM push_jobs WHERE device_id = $1 AND channel_id = $2`,
+  clearDelivered: `DELETE FROM push_jobs j
+    USING (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS a(device_id, channel_id, seq) ORDER BY 1, 2) a
+    WHERE j.device_id = a.device_id AND j.channel_id = a.channel_id AND j.last_seq <= a.seq`,
+  readDropPending: `DELETE FROM push_jobs j
+    USING unnest($1::text[], $2::text[], $3::bigint[]) AS r(user_id, channel_id, read_seq)
+    WHERE j.user_id = r.user_id AND j.channel_id = r.channel_id AND j.last_seq <= r.read_seq AND j.notified_seq = 0`,
+  readClearShown: `UPDATE push_jobs j SET message_count = 0, attempts = 0, due_at = $4
+    FROM unnest($1::text[], $2::text[], $3::bigint[]) AS r(user_id, channel_id, read_seq)
+    WHERE j.user_id = r.user_id AND j.channel_id = r.channel_id AND j.last_seq <= r.read_seq AND j.notified_seq > 0`,
 } as const;
 
 const Q = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, { name: `confab_${name}`, text }])) as {
@@ -520,8 +613,41 @@ export class PostgresStore implements Store {
   }
 
   async revokeDevice(userId: string, deviceId: string, at: number): Promise<boolean> {
-    const result = await this.run(Q.revokeDevice, [at, deviceId, userId]);
-    return (result.rowCount ?? 0) > 0;
+    return this.transaction(async (c) => {
+      const result = await c.query(bind(Q.revokeDevice, [at, deviceId, userId]));
+      if ((result.rowCount ?? 0) === 0) return false;
+      await c.query(bind(Q.deleteRegistration, [deviceId]));
+      await c.query(bind(Q.deleteDeviceJobs, [deviceId]));
+      return true;
+    });
+  }
+
+  // --- push registrations ---------------------------------------------------
+
+  async setPushRegistration(deviceId: string, registration: PushRegistration, at: number): Promise<void> {
+    const row = toPushRegistrationRow(registration);
+    await this.transaction(async (c) => {
+      const current = (await c.query<PushRegistrationRow>(bind(Q.lockRegistration, [deviceId]))).rows[0];
+      if (current && (current.kind !== row.kind || current.target !== row.target)) await c.query(bind(Q.deleteDeviceJobs, [deviceId]));
+      await c.query(bind(Q.releaseTarget, [row.kind, row.target, deviceId]));
+      await c.query(bind(Q.upsertRegistration, [deviceId, row.kind, row.target, row.p256dh, row.auth, at]));
+    });
+  }
+
+  async getPushRegistration(deviceId: string): Promise<PushRegistration | null> {
+    const row = (await this.run<PushRegistrationRow>(Q.registration, [deviceId])).rows[0];
+    return row ? toPushRegistration(row) : null;
+  }
+
+  async deletePushRegistration(deviceId: string, only?: PushRegistration): Promise<boolean> {
+    return this.transaction(async (c) => {
+      const current = (await c.query<PushRegistrationRow>(bind(Q.lockRegistration, [deviceId]))).rows[0];
+      if (!current) return false;
+      if (only && !samePushRegistration(current, toPushRegistrationRow(only))) return false;
+      await c.query(bind(Q.deleteRegistration, [deviceId]));
+      await c.query(bind(Q.deleteDeviceJobs, [deviceId]));
+      return true;
+    });
   }
 
   async touchDevice(deviceId: string, at: number): Promise<void> {
@@ -640,9 +766,19 @@ export class PostgresStore implements Store {
     return rows.map((r) => r.user_id);
   }
 
+  async setMuted(channelId: string, userId: string, mutedUntil: number | null): Promise<MemberRecord | null> {
+    return this.transaction(async (c) => {
+      await c.query(bind(Q.shareChannels, [[channelId]]));
+      const locked = await c.query(bind(Q.lockMember, [channelId, userId]));
+      if (locked.rowCount === 0) return null;
+      const { rows } = await c.query<MemberRow>(bind(Q.setMuted, [channelId, userId, mutedUntil]));
+      return rows[0] ? toMember(rows[0]) : null;
+    });
+  }
+
   // --- messages -------------------------------------------------------------
 
-  async appendMessages(requests: readonly AppendRequest[], at: number): Promise<AppendBatchResult> {
+  async appendMessages(requests: readonly AppendRequest[], at: number, push?: PushPolicy): Promise<AppendBatchResult> {
     if (requests.length === 0) return { results: [], recipients: new Map() };
     // Sorted: the order every multi-channel lock is taken in (lock order 1).
     const channelIds = [...new Set(requests.map((r) => r.channelId))].sort();
@@ -734,6 +870,11 @@ export class PostgresStore implements Store {
           writers.map((w) => w.seq),
         ]),
       );
+      if (push) {
+        await c.query(
+          bind(Q.enqueuePush, [fresh.map((m) => m.channelId), fresh.map((m) => m.seq), fresh.map((m) => m.senderId), push.dueAt, at, push.minIntervalMs]),
+        );
+      }
       for (const id of grown) recipients.set(id, []);
       const bumped = await c.query<{ channel_id: string; user_id: string }>(bind(Q.bumpChannels, [grown, grown.length]));
       for (const r of bumped.rows) recipients.get(r.channel_id)!.push(r.user_id);
@@ -780,6 +921,7 @@ export class PostgresStore implements Store {
         joinedSeq: r.joined_seq,
         readSeq: r.read_seq,
         left: r.left_seq !== null,
+        mutedUntil: r.muted_until,
       }),
     );
     // A complete page has seen every row of this user up to the head (same
@@ -841,6 +983,48 @@ export class PostgresStore implements Store {
         ]),
       );
       return list.map((x) => x.change);
+    });
+  }
+
+  // --- push jobs ------------------------------------------------------------
+
+  async claimPushJobs(now: number, limit: number, leaseUntil: number): Promise<PushJob[]> {
+    const { rows } = await this.run<PushJobRow>(Q.claimJobs, [now, Math.max(1, Math.floor(limit)), leaseUntil]);
+    return rows.map(toPushJob);
+  }
+
+  async settlePushJob(job: PushJob, settlement: PushSettlement): Promise<void> {
+    await this.transaction(async (c) => {
+      const row = (await c.query<{ message_count: number; last_seq: number }>(bind(Q.lockJob, [job.deviceId, job.channelId]))).rows[0];
+      if (!row) return;
+      // Messages (or a read) arrived while the job was out: keep it for them.
+      const changed = row.last_seq !== job.lastSeq || row.message_count !== job.count;
+      switch (settlement.kind) {
+        case 'retry':
+          await c.query(bind(Q.jobRequeue, [settlement.dueAt, job.attempts + 1, job.deviceId, job.channelId]));
+          return;
+        case 'notified':
+          await c.query(bind(Q.jobNotified, [job.lastSeq, settlement.at, changed ? settlement.nextDueAt : null, job.deviceId, job.channelId]));
+          return;
+        case 'done':
+          if (changed) await c.query(bind(Q.jobRequeue, [settlement.nextDueAt, 0, job.deviceId, job.channelId]));
+          else await c.query(bind(Q.deleteJob, [job.deviceId, job.channelId]));
+          return;
+      }
+    });
+  }
+
+  async clearPushJobs(acks: readonly DeliveredAck[]): Promise<void> {
+    if (acks.length === 0) return;
+    await this.run(Q.clearDelivered, [acks.map((a) => a.deviceId), acks.map((a) => a.channelId), acks.map((a) => a.seq)]);
+  }
+
+  async pushChannelsRead(reads: readonly { userId: string; channelId: string; readSeq: number }[], at: number): Promise<void> {
+    if (reads.length === 0) return;
+    const columns = [reads.map((r) => r.userId), reads.map((r) => r.channelId), reads.map((r) => r.readSeq)];
+    await this.transaction(async (c) => {
+      await c.query(bind(Q.readDropPending, columns));
+      await c.query(bind(Q.readClearShown, [...columns, at]));
     });
   }
 

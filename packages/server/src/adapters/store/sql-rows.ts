@@ -1,5 +1,6 @@
 import type { Message, Role, SystemEvent } from '@confab/protocol';
-import type { ChannelRecord, DeviceRecord, MemberRecord, MembershipView, UserRecord } from '../../store/store.js';
+import type { PushRegistration } from '../../push/push-sender.js';
+import type { ChannelRecord, DeviceRecord, MemberRecord, MembershipView, PushJob, UserRecord } from '../../store/store.js';
 
 /*
  * Row shapes of the SQL stores (SQLite and PostgreSQL share one schema
@@ -45,6 +46,7 @@ export interface MemberRow {
   left_seq: number | null;
   delivered_seq: number;
   read_seq: number;
+  muted_until: number | null;
 }
 
 export interface MessageRow {
@@ -106,6 +108,7 @@ export function toMember(r: MemberRow): MemberRecord {
     leftSeq: r.left_seq,
     deliveredSeq: r.delivered_seq,
     readSeq: r.read_seq,
+    mutedUntil: r.muted_until,
   };
 }
 
@@ -151,5 +154,59 @@ export function toMembershipView(row: MembershipRow): MembershipView {
             created_at: row.msg_created_at!,
           }),
     peerId: row.peer_id,
+  };
+}
+
+/** A push registration as stored: the endpoint (Web Push) or token (APNs, FCM) is the `target`. */
+export interface PushRegistrationRow {
+  kind: PushRegistration['kind'];
+  target: string;
+  p256dh: string | null;
+  auth: string | null;
+}
+
+export function toPushRegistrationRow(r: PushRegistration): PushRegistrationRow {
+  return r.kind === 'webpush'
+    ? { kind: r.kind, target: r.endpoint, p256dh: r.keys.p256dh, auth: r.keys.auth }
+    : { kind: r.kind, target: r.token, p256dh: null, auth: null };
+}
+
+export function toPushRegistration(r: PushRegistrationRow): PushRegistration {
+  return r.kind === 'webpush'
+    ? { kind: 'webpush', endpoint: r.target, keys: { p256dh: r.p256dh ?? '', auth: r.auth ?? '' } }
+    : { kind: r.kind, token: r.target };
+}
+
+export function samePushRegistration(a: PushRegistrationRow, b: PushRegistrationRow): boolean {
+  return a.kind === b.kind && a.target === b.target && a.p256dh === b.p256dh && a.auth === b.auth;
+}
+
+/** A push job with its device's registration (columns null when there is none). */
+export interface PushJobRow {
+  device_id: string;
+  user_id: string;
+  channel_id: string;
+  message_count: number;
+  last_seq: number;
+  notified_seq: number;
+  attempts: number;
+  created_at: number;
+  kind: PushRegistration['kind'] | null;
+  target: string | null;
+  p256dh: string | null;
+  auth: string | null;
+}
+
+export function toPushJob(r: PushJobRow): PushJob {
+  return {
+    deviceId: r.device_id,
+    userId: r.user_id,
+    channelId: r.channel_id,
+    count: r.message_count,
+    lastSeq: r.last_seq,
+    notifiedSeq: r.notified_seq,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    registration: r.kind && r.target ? toPushRegistration({ kind: r.kind, target: r.target, p256dh: r.p256dh, auth: r.auth }) : null,
   };
 }

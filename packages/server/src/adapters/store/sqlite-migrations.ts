@@ -81,6 +81,41 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO meta (key, value) VALUES ('version', 0);
   `,
+  `
+  -- Push notifications: per-member mute, one registration per device, and
+  -- the durable queue of pending pushes (one row per device and channel).
+  ALTER TABLE members ADD COLUMN muted_until INTEGER;
+
+  CREATE TABLE push_registrations (
+    device_id  TEXT PRIMARY KEY REFERENCES devices(id),
+    user_id    TEXT NOT NULL REFERENCES users(id),
+    kind       TEXT NOT NULL CHECK (kind IN ('webpush', 'apns', 'fcm')),
+    target     TEXT NOT NULL, -- Web Push endpoint, or APNs / FCM token
+    p256dh     TEXT,
+    auth       TEXT,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- A push target belongs to one device; the join from members runs by user.
+  CREATE UNIQUE INDEX push_registrations_by_target ON push_registrations(kind, target);
+  CREATE INDEX push_registrations_by_user ON push_registrations(user_id);
+
+  CREATE TABLE push_jobs (
+    device_id      TEXT NOT NULL,
+    channel_id     TEXT NOT NULL,
+    user_id        TEXT NOT NULL,
+    message_count  INTEGER NOT NULL,
+    last_seq       INTEGER NOT NULL,
+    notified_seq   INTEGER NOT NULL DEFAULT 0,
+    due_at         INTEGER,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_pushed_at INTEGER,
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (device_id, channel_id)
+  ) WITHOUT ROWID;
+  -- The worker's scan: due jobs only (most rows wait for nothing).
+  CREATE INDEX push_jobs_due ON push_jobs(due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX push_jobs_by_user ON push_jobs(user_id, channel_id);
+  `,
 ];
 
 /**

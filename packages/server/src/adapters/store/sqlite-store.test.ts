@@ -124,7 +124,7 @@ describe('SqliteStore on disk', () => {
     // Versions continue too: the old cursor sees the new change, and only that.
     const page = await second.sync('u_bob', cursor, 10);
     // bob's read watermark is 3: his own message moved it there.
-    expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 4, joinedSeq: 1, readSeq: 3, left: false }]);
+    expect(page.entries).toEqual([{ channelId: 'c_g', lastSeq: 4, joinedSeq: 1, readSeq: 3, left: false, mutedUntil: null }]);
     expect(Number(page.cursor)).toBeGreaterThan(Number(cursor));
   });
 

@@ -17,13 +17,38 @@ import type {
   MemberRecord,
   MembershipView,
   NewGroup,
+  DeliveredAck,
+  PushJob,
+  PushPolicy,
+  PushSettlement,
   ReceiptChange,
   ReceiptUpdate,
   Store,
   SyncPage,
   UserRecord,
 } from '../../store/store.js';
-import { toChannel, toDevice, toMember, toMembershipView, toMessage, toUser, type ChannelRow, type DeviceRow, type DeviceWithUserRow, type MemberRow, type MembershipRow, type MessageRow, type UserRow } from './sql-rows.js';
+import type { PushRegistration } from '../../push/push-sender.js';
+import {
+  toChannel,
+  toDevice,
+  toMember,
+  toMembershipView,
+  toMessage,
+  toPushJob,
+  toPushRegistration,
+  toPushRegistrationRow,
+  samePushRegistration,
+  toUser,
+  type ChannelRow,
+  type DeviceRow,
+  type DeviceWithUserRow,
+  type MemberRow,
+  type MembershipRow,
+  type MessageRow,
+  type PushJobRow,
+  type PushRegistrationRow,
+  type UserRow,
+} from './sql-rows.js';
 import { migrate } from './sqlite-migrations.js';
 
 export interface SqliteStoreOptions {
@@ -40,6 +65,7 @@ interface SyncRow {
   joined_seq: number;
   left_seq: number | null;
   read_seq: number;
+  muted_until: number | null;
   version: number;
   last_seq: number;
 }
@@ -49,7 +75,7 @@ interface SyncRow {
 const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
 const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
 const CHANNEL_COLUMNS = 'id, kind, name, created_by, created_at, last_seq, member_count';
-const MEMBER_COLUMNS = 'channel_id, user_id, role, joined_at, joined_seq, left_seq, delivered_seq, read_seq';
+const MEMBER_COLUMNS = 'channel_id, user_id, role, joined_at, joined_seq, left_seq, delivered_seq, read_seq, muted_until';
 const MESSAGE_COLUMNS = 'channel_id, seq, sender_id, client_id, kind, text, system, created_at';
 
 /** Larger than any seq; stands for "no upper bound" in range scans. */
@@ -155,7 +181,7 @@ function prepareStatements(db: Sqlite.Database) {
     memberships: prepare<[string], MembershipRow>(
       `SELECT c.id AS c_id, c.kind AS c_kind, c.name AS c_name, c.created_by AS c_created_by,
               c.created_at AS c_created_at, c.last_seq AS c_last_seq, c.member_count AS c_member_count,
-              m.channel_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq,
+              m.channel_id, m.user_id, m.role, m.joined_at, m.joined_seq, m.left_seq, m.delivered_seq, m.read_seq, m.muted_until,
               g.channel_id AS msg_channel_id, g.seq AS msg_seq, g.sender_id AS msg_sender_id,
               g.client_id AS msg_client_id, g.kind AS msg_kind, g.text AS msg_text, g.system AS msg_system,
               g.created_at AS msg_created_at,
@@ -194,11 +220,73 @@ function prepareStatements(db: Sqlite.Database) {
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     ),
 
+    setMuted: prepare<[number | null, number, string, string], MemberRow>(
+      `UPDATE members SET muted_until = ?, version = ? WHERE channel_id = ? AND user_id = ? AND left_seq IS NULL
+       RETURNING ${MEMBER_COLUMNS}`,
+    ),
+
+    // push
+    otherHolders: prepare<[string, string, string], string>(
+      `SELECT device_id FROM push_registrations WHERE kind = ? AND target = ? AND device_id <> ?`,
+    ).pluck(),
+    deleteRegistrationByTarget: prepare<[string, string]>(`DELETE FROM push_registrations WHERE kind = ? AND target = ?`),
+    upsertRegistration: prepare<[string, string, string, string, string | null, string | null, number]>(
+      `INSERT INTO push_registrations (device_id, user_id, kind, target, p256dh, auth, created_at)
+       VALUES (?, (SELECT user_id FROM devices WHERE id = ?), ?, ?, ?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET kind = excluded.kind, target = excluded.target,
+         p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at`,
+    ),
+    registration: prepare<[string], PushRegistrationRow>(`SELECT kind, target, p256dh, auth FROM push_registrations WHERE device_id = ?`),
+    deleteRegistration: prepare<[string]>(`DELETE FROM push_registrations WHERE device_id = ?`),
+    deleteDeviceJobs: prepare<[string]>(`DELETE FROM push_jobs WHERE device_id = ?`),
+    // One row per registered device of every other current, unmuted member;
+    // a row that exists takes the message into its count. A pending due time
+    // stays (that is the coalescing); a new one waits out the minimum interval.
+    enqueuePush: prepare<[{ channelId: string; seq: number; senderId: string; at: number; dueAt: number; minInterval: number }]>(
+      `INSERT INTO push_jobs (device_id, channel_id, user_id, message_count, last_seq, due_at, created_at)
+       SELECT r.device_id, m.channel_id, m.user_id, 1, @seq, @dueAt, @at
+       FROM members m JOIN push_registrations r ON r.user_id = m.user_id
+       WHERE m.channel_id = @channelId AND m.left_seq IS NULL AND m.user_id <> @senderId
+         AND (m.muted_until IS NULL OR m.muted_until <= @at)
+       ON CONFLICT (device_id, channel_id) DO UPDATE SET
+         message_count = message_count + 1,
+         last_seq = max(last_seq, excluded.last_seq),
+         due_at = coalesce(due_at, max(excluded.due_at, coalesce(last_pushed_at, 0) + @minInterval))`,
+    ),
+    dueJobs: prepare<[number, number], PushJobRow>(
+      `SELECT j.device_id, j.user_id, j.channel_id, j.message_count, j.last_seq, j.notified_seq, j.attempts, j.created_at,
+              r.kind, r.target, r.p256dh, r.auth
+       FROM push_jobs j LEFT JOIN push_registrations r ON r.device_id = j.device_id
+       WHERE j.due_at <= ? ORDER BY j.due_at LIMIT ?`,
+    ),
+    leaseJob: prepare<[number, string, string]>(`UPDATE push_jobs SET due_at = ? WHERE device_id = ? AND channel_id = ?`),
+    jobState: prepare<[string, string], { message_count: number; last_seq: number }>(
+      `SELECT message_count, last_seq FROM push_jobs WHERE device_id = ? AND channel_id = ?`,
+    ),
+    jobNotified: prepare<[number, number, number | null, string, string]>(
+      `UPDATE push_jobs SET notified_seq = max(notified_seq, ?), attempts = 0, last_pushed_at = ?, due_at = ?
+       WHERE device_id = ? AND channel_id = ?`,
+    ),
+    jobRequeue: prepare<[number, number, string, string]>(
+      `UPDATE push_jobs SET due_at = ?, attempts = ? WHERE device_id = ? AND channel_id = ?`,
+    ),
+    deleteJob: prepare<[string, string]>(`DELETE FROM push_jobs WHERE device_id = ? AND channel_id = ?`),
+    clearDelivered: prepare<[string, string, number]>(
+      `DELETE FROM push_jobs WHERE device_id = ? AND channel_id = ? AND last_seq <= ?`,
+    ),
+    readDropPending: prepare<[string, string, number]>(
+      `DELETE FROM push_jobs WHERE user_id = ? AND channel_id = ? AND last_seq <= ? AND notified_seq = 0`,
+    ),
+    readClearShown: prepare<[number, string, string, number]>(
+      `UPDATE push_jobs SET message_count = 0, attempts = 0, due_at = ?
+       WHERE user_id = ? AND channel_id = ? AND last_seq <= ? AND notified_seq > 0`,
+    ),
+
     // sync
     nextVersion: prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value`).pluck(),
     headVersion: prepare<[], number>(`SELECT value FROM meta WHERE key = 'version'`).pluck(),
     syncRows: prepare<[string, number, number], SyncRow>(
-      `SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.version, c.last_seq
+      `SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, m.version, c.last_seq
        FROM members m JOIN channels c ON c.id = m.channel_id
        WHERE m.user_id = ? AND m.version > ?
        ORDER BY m.version
@@ -331,7 +419,42 @@ export class SqliteStore implements Store {
   }
 
   async revokeDevice(userId: string, deviceId: string, at: number): Promise<boolean> {
-    return this.q.revokeDevice.run(at, deviceId, userId).changes > 0;
+    return this.write(() => {
+      if (this.q.revokeDevice.run(at, deviceId, userId).changes === 0) return false;
+      this.q.deleteRegistration.run(deviceId);
+      this.q.deleteDeviceJobs.run(deviceId);
+      return true;
+    });
+  }
+
+  // --- push registrations ---------------------------------------------------
+
+  async setPushRegistration(deviceId: string, registration: PushRegistration, at: number): Promise<void> {
+    const row = toPushRegistrationRow(registration);
+    this.write(() => {
+      const current = this.q.registration.get(deviceId);
+      if (current && (current.kind !== row.kind || current.target !== row.target)) this.q.deleteDeviceJobs.run(deviceId);
+      // The target moves to this device; the device it leaves loses its pending pushes.
+      for (const other of this.q.otherHolders.all(row.kind, row.target, deviceId)) this.q.deleteDeviceJobs.run(other);
+      this.q.deleteRegistrationByTarget.run(row.kind, row.target);
+      this.q.upsertRegistration.run(deviceId, deviceId, row.kind, row.target, row.p256dh, row.auth, at);
+    });
+  }
+
+  async getPushRegistration(deviceId: string): Promise<PushRegistration | null> {
+    const row = this.q.registration.get(deviceId);
+    return row ? toPushRegistration(row) : null;
+  }
+
+  async deletePushRegistration(deviceId: string, only?: PushRegistration): Promise<boolean> {
+    return this.write(() => {
+      const current = this.q.registration.get(deviceId);
+      if (!current) return false;
+      if (only && !samePushRegistration(current, toPushRegistrationRow(only))) return false;
+      this.q.deleteRegistration.run(deviceId);
+      this.q.deleteDeviceJobs.run(deviceId);
+      return true;
+    });
   }
 
   async touchDevice(deviceId: string, at: number): Promise<void> {
@@ -443,9 +566,18 @@ export class SqliteStore implements Store {
     return this.q.directPeers.all(userId);
   }
 
+  async setMuted(channelId: string, userId: string, mutedUntil: number | null): Promise<MemberRecord | null> {
+    return this.write(() => {
+      const row = this.q.setMuted.get(mutedUntil, this.nextVersion(), channelId, userId);
+      // Unmuting or muting does not touch pending jobs: a muted channel's
+      // jobs are dropped when they come due (the worker checks the mute).
+      return row ? toMember(row) : null;
+    });
+  }
+
   // --- messages -------------------------------------------------------------
 
-  async appendMessages(requests: readonly AppendRequest[], at: number): Promise<AppendBatchResult> {
+  async appendMessages(requests: readonly AppendRequest[], at: number, push?: PushPolicy): Promise<AppendBatchResult> {
     return this.write(() => {
       // Per channel seen in this batch: its running last_seq (null: no such channel).
       const heads = new Map<string, { lastSeq: number; grew: boolean } | null>();
@@ -486,6 +618,9 @@ export class SqliteStore implements Store {
         this.q.insertMessage.run(req.channelId, seq, req.senderId, req.senderDeviceId, req.clientId, 'text', req.text, null, at);
         head.lastSeq = seq;
         head.grew = true;
+        if (push) {
+          this.q.enqueuePush.run({ channelId: req.channelId, seq, senderId: req.senderId, at, dueAt: push.dueAt, minInterval: push.minIntervalMs });
+        }
         senders.set(JSON.stringify([req.channelId, req.senderId]), { channelId: req.channelId, senderId: req.senderId, seq });
         results.push({
           ok: true,
@@ -541,6 +676,7 @@ export class SqliteStore implements Store {
           joinedSeq: r.joined_seq,
           readSeq: r.read_seq,
           left: r.left_seq !== null,
+          mutedUntil: r.muted_until,
         }),
       );
       // A complete page has seen every row of this user up to the head (same
@@ -576,6 +712,54 @@ export class SqliteStore implements Store {
         changed.set(JSON.stringify([u.channelId, u.userId]), { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
       }
       return [...changed.values()];
+    });
+  }
+
+  // --- push jobs ------------------------------------------------------------
+
+  async claimPushJobs(now: number, limit: number, leaseUntil: number): Promise<PushJob[]> {
+    return this.write(() => {
+      const rows = this.q.dueJobs.all(now, Math.max(1, Math.floor(limit)));
+      for (const r of rows) this.q.leaseJob.run(leaseUntil, r.device_id, r.channel_id);
+      return rows.map(toPushJob);
+    });
+  }
+
+  async settlePushJob(job: PushJob, settlement: PushSettlement): Promise<void> {
+    this.write(() => {
+      const row = this.q.jobState.get(job.deviceId, job.channelId);
+      if (!row) return;
+      // Messages (or a read) arrived while the job was out: keep it for them.
+      const changed = row.last_seq !== job.lastSeq || row.message_count !== job.count;
+      switch (settlement.kind) {
+        case 'retry':
+          this.q.jobRequeue.run(settlement.dueAt, job.attempts + 1, job.deviceId, job.channelId);
+          return;
+        case 'notified':
+          this.q.jobNotified.run(job.lastSeq, settlement.at, changed ? settlement.nextDueAt : null, job.deviceId, job.channelId);
+          return;
+        case 'done':
+          if (changed) this.q.jobRequeue.run(settlement.nextDueAt, 0, job.deviceId, job.channelId);
+          else this.q.deleteJob.run(job.deviceId, job.channelId);
+          return;
+      }
+    });
+  }
+
+  async clearPushJobs(acks: readonly DeliveredAck[]): Promise<void> {
+    if (acks.length === 0) return;
+    this.write(() => {
+      for (const a of acks) this.q.clearDelivered.run(a.deviceId, a.channelId, a.seq);
+    });
+  }
+
+  async pushChannelsRead(reads: readonly { userId: string; channelId: string; readSeq: number }[], at: number): Promise<void> {
+    if (reads.length === 0) return;
+    this.write(() => {
+      for (const r of reads) {
+        this.q.readDropPending.run(r.userId, r.channelId, r.readSeq);
+        this.q.readClearShown.run(at, r.userId, r.channelId, r.readSeq);
+      }
     });
   }
 
