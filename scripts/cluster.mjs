@@ -22,7 +22,9 @@ for (let i = 1; i <= nodes; i++) {
   const port = basePort + i - 1;
   const child = spawn(process.execPath, ['packages/server/dist/main.js'], {
     cwd: root,
-    env: { ...env, PORT: String(port), NODE_ID: `node${i}`, DATA_DIR: `./data/node${i}` },
+    // One data directory for all: it holds only the Web Push key pair here,
+    // which every node must share (generating it is safe when nodes race).
+    env: { DATA_DIR: './data/cluster', ...env, PORT: String(port), NODE_ID: `node${i}` },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.on('exit', (code, signal) => console.error(`node${i} exited (${signal ?? code})`));
