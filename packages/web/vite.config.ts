@@ -1,48 +1,40 @@
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type LogLevel, type Plugin, type Rollup } from 'vite';
 
 /** Files of public/ that the app shell needs offline (Vite copies them; they are not in the bundle). */
 const PUBLIC_SHELL = ['/', '/index.html', '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-192.png', '/icons/icon-512.png', '/icons/icon-maskable-512.png'];
 
-/** The service worker, given its cache name and the files to precache. */
-function serviceWorkerSource(cacheName: string, files: string[]): string {
-  return `// Generated at build time by vite.config.ts: precaches this build's app shell.
-const CACHE = ${JSON.stringify(cacheName)};
-const PRECACHE = ${JSON.stringify(files, null, 2)};
-const SHELL = new Set(PRECACHE);
+const webRoot = fileURLToPath(new URL('.', import.meta.url));
+/** The service worker's source; bundled into sw.js with this build's cache name and file list. */
+const SERVICE_WORKER_ENTRY = fileURLToPath(new URL('./src/sw/service-worker.ts', import.meta.url));
 
-self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting()));
-});
-
-// Older builds' caches go once this one is in charge.
-self.addEventListener('activate', (event) => {
-  event.waitUntil(
-    caches
-      .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('confab-shell-') && k !== CACHE).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim()),
-  );
-});
-
-self.addEventListener('fetch', (event) => {
-  const request = event.request;
-  if (request.method !== 'GET') return;
-  const url = new URL(request.url);
-  // The API (and its WebSocket) is live data: never answered from a cache.
-  if (url.origin !== self.location.origin || url.pathname === '/v1' || url.pathname.startsWith('/v1/')) return;
-  if (request.mode === 'navigate') {
-    // Network first so a deploy shows at once; offline, the cached shell of this build.
-    event.respondWith(fetch(request).catch(() => caches.match('/index.html', { cacheName: CACHE }).then((r) => r || Response.error())));
-    return;
-  }
-  if (SHELL.has(url.pathname)) {
-    // Built assets have content hashes in their names: a cached copy is always right.
-    event.respondWith(caches.match(request, { cacheName: CACHE }).then((cached) => cached || fetch(request)));
-  }
-});
-`;
+/** Bundles the service worker into one classic script (service workers as modules are not everywhere yet). */
+async function bundleServiceWorker(cacheName: string, files: string[], logLevel: LogLevel): Promise<string> {
+  const result = await build({
+    configFile: false,
+    root: webRoot,
+    // The outer build reports; this one only speaks up when something is wrong.
+    logLevel: logLevel === 'silent' ? 'silent' : 'warn',
+    define: { __CONFAB_CACHE__: JSON.stringify(cacheName), __CONFAB_PRECACHE__: JSON.stringify(files) },
+    resolve: { conditions: ['@confab/source'] },
+    build: {
+      write: false,
+      copyPublicDir: false,
+      emptyOutDir: false,
+      minify: false,
+      sourcemap: false,
+      target: 'es2022',
+      modulePreload: false,
+      reportCompressedSize: false,
+      rollupOptions: { input: SERVICE_WORKER_ENTRY, output: { format: 'iife', entryFileNames: 'sw.js' } },
+    },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]) as Rollup.RollupOutput[];
+  const chunk = outputs.flatMap((o) => o.output).find((item): item is Rollup.OutputChunk => item.type === 'chunk' && item.isEntry);
+  if (!chunk) throw new Error('the service worker bundle is empty');
+  return `// Generated at build time from src/sw/service-worker.ts: precaches this build's app shell, shows notifications.\n${chunk.code}`;
 }
 
 /**
@@ -51,11 +43,15 @@ self.addEventListener('fetch', (event) => {
  * previous one is deleted when the new worker activates.
  */
 function serviceWorker(): Plugin {
+  let logLevel: LogLevel = 'info';
   return {
     name: 'confab-service-worker',
     apply: 'build',
     enforce: 'post',
-    generateBundle(_options, bundle) {
+    configResolved(config) {
+      logLevel = config.logLevel ?? 'info';
+    },
+    async generateBundle(_options, bundle) {
       const hash = createHash('sha256');
       const built: string[] = [];
       for (const [fileName, item] of Object.entries(bundle).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -66,7 +62,7 @@ function serviceWorker(): Plugin {
       const files = [...new Set([...PUBLIC_SHELL, ...built])];
       hash.update(files.join('\n'));
       const cacheName = `confab-shell-${hash.digest('hex').slice(0, 16)}`;
-      this.emitFile({ type: 'asset', fileName: 'sw.js', source: serviceWorkerSource(cacheName, files) });
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source: await bundleServiceWorker(cacheName, files, logLevel) });
     },
   };
 }

@@ -1,6 +1,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app.js';
+import { registerServiceWorker } from './lib/service-worker.js';
 import './styles/theme.css';
 import './styles/layout.css';
 import './styles/conversation.css';
@@ -12,9 +13,5 @@ createRoot(document.getElementById('root')!).render(
   </StrictMode>,
 );
 
-// The service worker makes the app start offline; in development it would only serve stale code.
-if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-  window.addEventListener('load', () => {
-    navigator.serviceWorker.register('/sw.js').catch((err: unknown) => console.warn('Service worker not registered:', err));
-  });
-}
+// The service worker makes the app start offline and shows notifications.
+registerServiceWorker();

@@ -3,9 +3,44 @@ import { useEffect, useState } from 'react';
 import { errorText } from '../lib/error-text.js';
 import { formatShortRelative } from '../lib/format.js';
 import { useNow } from '../hooks/use-now.js';
-import { useChat, useStore } from '../store/store-context.js';
+import type { PushStatus } from '../store/push-setup.js';
+import { useChat, usePush, useStore } from '../store/store-context.js';
 import { Avatar } from './avatar.js';
 import { Dialog } from './dialog.js';
+
+const PUSH_STATUS: Record<PushStatus, string> = {
+  unsupported: 'This browser cannot show notifications from Confab.',
+  checking: 'Checking…',
+  unavailable: 'This server does not send notifications to browsers.',
+  ask: 'Off in this browser.',
+  enabling: 'Turning on…',
+  on: 'On in this browser.',
+  blocked: 'Blocked in this browser. Allow them for Confab in the site settings.',
+  failed: 'Not working in this browser right now.',
+};
+
+/** Notifications on this device: where they stand, and a way to turn them on after "Not now". */
+function NotificationSettings() {
+  const push = useStore().push;
+  const { status, notice } = usePush();
+  const canEnable = status === 'ask' || status === 'failed' || status === 'enabling';
+  return (
+    <section className="dialog-section" aria-labelledby="notifications-heading">
+      <h3 id="notifications-heading">Notifications</h3>
+      <p className="dialog-note">{PUSH_STATUS[status]}</p>
+      {notice && status !== 'on' && (
+        <p className="form-error" role="alert">
+          {notice}
+        </p>
+      )}
+      {canEnable && (
+        <button type="button" className="secondary-button" disabled={status === 'enabling'} onClick={() => void push.enable()}>
+          {status === 'failed' ? 'Try again' : 'Turn on notifications'}
+        </button>
+      )}
+    </section>
+  );
+}
 
 interface AccountDialogProps {
   onClose: () => void;
@@ -84,6 +119,7 @@ export function AccountDialog({ onClose, onLogout }: AccountDialogProps) {
           ))}
         </ul>
       </section>
+      <NotificationSettings />
       {error && (
         <p className="form-error" role="alert">
           {error}

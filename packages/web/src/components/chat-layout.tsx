@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { useNotificationClicks } from '../hooks/use-notification-clicks.js';
 import { useSelectedChannel } from '../hooks/use-selected-channel.js';
 import { unreadOf } from '../store/summary.js';
 import { useChat } from '../store/store-context.js';
@@ -38,6 +39,7 @@ export function ChatLayout({ onLogout }: ChatLayoutProps) {
     },
     [select],
   );
+  useNotificationClicks(openConversation);
 
   return (
     <div className="app" data-view={selected ? 'conversation' : 'list'}>

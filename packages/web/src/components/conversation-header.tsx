@@ -4,7 +4,9 @@ import { formatLastSeen } from '../lib/format.js';
 import { useNow } from '../hooks/use-now.js';
 import { useChat } from '../store/store-context.js';
 import { Avatar } from './avatar.js';
+import { ConversationMenu } from './conversation-menu.js';
 import { BackIcon, InfoIcon } from './icons.js';
+import { MutedIndicator } from './muted-indicator.js';
 
 interface ConversationHeaderProps {
   channel: ChannelSummary;
@@ -31,7 +33,10 @@ export function ConversationHeader({ channel, onBack, onInfo }: ConversationHead
       </button>
       <Avatar id={peerId ?? channel.id} name={name} group={isGroup} />
       <div className="conv-title">
-        <h2>{name}</h2>
+        <div className="conv-title-line">
+          <h2>{name}</h2>
+          <MutedIndicator mutedUntil={channel.mutedUntil} now={now} />
+        </div>
         <p className="conv-subtitle" data-testid="presence" data-online={presence?.online || undefined}>
           {subtitle}
         </p>
@@ -41,6 +46,7 @@ export function ConversationHeader({ channel, onBack, onInfo }: ConversationHead
           <InfoIcon />
         </button>
       )}
+      <ConversationMenu channel={channel} />
     </header>
   );
 }

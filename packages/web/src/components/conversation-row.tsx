@@ -2,9 +2,11 @@ import type { ChannelSummary } from '@confab/sdk';
 import { memo } from 'react';
 import { channelName } from '../lib/channel-name.js';
 import { formatShortRelative } from '../lib/format.js';
+import { isMuted } from '../lib/mute.js';
 import { activityOf, unreadOf } from '../store/summary.js';
 import { useChat, useStore } from '../store/store-context.js';
 import { Avatar } from './avatar.js';
+import { MutedIndicator } from './muted-indicator.js';
 
 interface ConversationRowProps {
   channel: ChannelSummary;
@@ -51,12 +53,14 @@ export const ConversationRow = memo(function ConversationRow({ channel, active, 
         className="conv-row"
         aria-current={active ? 'true' : undefined}
         data-unread={unread > 0 || undefined}
+        data-muted={isMuted(channel.mutedUntil, now) || undefined}
         onClick={() => onSelect(channel.id)}
       >
         <Avatar id={peerId ?? channel.id} name={name} group={channel.kind === 'group'} />
         <span className="conv-body">
           <span className="conv-line">
             <span className="conv-name">{name}</span>
+            <MutedIndicator mutedUntil={channel.mutedUntil} now={now} />
             <time className="conv-time" dateTime={new Date(activityOf(channel)).toISOString()}>
               {formatShortRelative(activityOf(channel), now)}
             </time>

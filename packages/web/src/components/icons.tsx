@@ -94,3 +94,25 @@ export const AlertIcon = (p: IconProps) => (
     <path {...stroke} d="M12 7.5v5.5M12 16.5v.5" />
   </Svg>
 );
+
+export const BellIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path {...stroke} d="M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15z" />
+    <path {...stroke} d="M10 20.5a2.2 2.2 0 0 0 4 0" />
+  </Svg>
+);
+
+export const BellOffIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <path {...stroke} d="M8.2 5.6A6 6 0 0 1 18 11v4.5M18.5 18H4.5L6 16v-5c0-.9.2-1.8.6-2.6" />
+    <path {...stroke} d="M10 20.5a2.2 2.2 0 0 0 4 0M3 3l18 18" />
+  </Svg>
+);
+
+export const MoreIcon = (p: IconProps) => (
+  <Svg {...p}>
+    <circle cx="12" cy="5.5" r="1.8" fill="currentColor" />
+    <circle cx="12" cy="12" r="1.8" fill="currentColor" />
+    <circle cx="12" cy="18.5" r="1.8" fill="currentColor" />
+  </Svg>
+);

@@ -2,6 +2,7 @@ import { useChat } from '../store/store-context.js';
 import { Avatar } from './avatar.js';
 import { ConversationList } from './conversation-list.js';
 import { ChatIcon, GroupIcon } from './icons.js';
+import { NotificationPrompt } from './notification-prompt.js';
 
 export type SidebarDialog = 'new-chat' | 'new-group' | 'account';
 
@@ -32,6 +33,7 @@ export function Sidebar({ selected, onSelect, onOpenDialog }: SidebarProps) {
           </button>
         </div>
       </header>
+      <NotificationPrompt />
       <nav className="conversations" aria-label="Conversations">
         <ConversationList selected={selected} onSelect={onSelect} />
       </nav>

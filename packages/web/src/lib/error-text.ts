@@ -18,6 +18,7 @@ const TEXT: Record<string, string> = {
   invalid_text: 'This message contains characters that cannot be sent.',
   message_empty: 'Type a message first.',
   closed: 'You were logged out.',
+  push_unsupported: 'This Confab server does not send notifications through this browser’s push service.',
 };
 
 /** A sentence for a person, from any error the SDK reports. */

@@ -87,3 +87,14 @@ export function updateOutbox(userId: string, clientId: string, entry: StoredSend
 export function clearOutbox(userId: string): void {
   write(outboxKey(userId), null);
 }
+
+/** The browser's notification permission is per browser, not per account: so is a dismissed "Turn on notifications". */
+const PUSH_PROMPT_KEY = 'confab:push-prompt-dismissed';
+
+export function pushPromptDismissed(): boolean {
+  return read<boolean>(PUSH_PROMPT_KEY) === true;
+}
+
+export function dismissPushPrompt(): void {
+  write(PUSH_PROMPT_KEY, true);
+}

@@ -14,10 +14,14 @@ import {
 } from '@confab/sdk';
 import { MAX_PRESENCE_QUERY } from '@confab/protocol';
 import { errorText } from '../lib/error-text.js';
+import { liveNotification } from '../lib/live-notification.js';
 import { hasSeq, insertMessage, mergeMessages } from '../lib/messages.js';
+import { closeChannelNotifications, showChannelNotification } from '../lib/notification-display.js';
 import { raiseWatermark, type Watermark } from '../lib/receipts.js';
 import { clearOutbox, loadOutbox, loadSyncState, saveSyncState, updateOutbox, type StoredSession } from '../lib/storage.js';
+import { notificationPermission, serviceWorkerReady } from '../lib/service-worker.js';
 import type { PendingSend } from '../lib/timeline.js';
+import { PushSetup } from './push-setup.js';
 import { mergeSummary, summaryWithMessage } from './summary.js';
 
 /** The loaded part of one conversation: a contiguous run of messages ending at the newest. */
@@ -62,6 +66,8 @@ type Patch = Partial<ChatState>;
 export class ChatStore {
   readonly client: ConfabClient;
   readonly api: ConfabApi;
+  /** Web Push for this session: permission prompt, subscription, registration with the server. */
+  readonly push: PushSetup;
   /** Unsent composer text per conversation; not state, the composer owns the live value. */
   readonly drafts = new Map<string, string>();
 
@@ -69,7 +75,7 @@ export class ChatStore {
   private readonly listeners = new Set<() => void>();
   private notifyScheduled = false;
   private readonly off: (() => void)[] = [];
-  private readonly loadingDetail = new Set<string>();
+  private readonly loadingDetail = new Map<string, Promise<void>>();
   /** Messages of channels not in the list yet, replayed onto their row once it is fetched. */
   private readonly orphans = new Map<string, Message[]>();
   private readonly loadingUsers = new Set<string>();
@@ -92,6 +98,7 @@ export class ChatStore {
       onSyncState: (s) => saveSyncState(session.userId, s),
     });
     this.api = this.client.api;
+    this.push = new PushSetup(this.api);
     this.state = {
       me: { id: session.userId, username: session.username, displayName: session.displayName, createdAt: 0 },
       connection: this.client.state,
@@ -138,10 +145,15 @@ export class ChatStore {
   start(): void {
     const c = this.client;
     this.off.push(
-      c.on('message', (m) => this.onMessage(m)),
+      c.on('message', (m) => {
+        this.onMessage(m);
+        void this.notifyInBackground(m);
+      }),
       c.on('receipts', ({ channelId, receipts }) => this.onReceipts(channelId, receipts)),
       c.on('read', ({ channelId, readSeq }) => this.onOwnRead(channelId, readSeq)),
       c.on('left', ({ channelId }) => this.patchChannel(channelId, (ch) => (ch.left ? ch : { ...ch, left: true }))),
+      // Another device of mine may have muted or unmuted the conversation.
+      c.on('muted', ({ channelId, mutedUntil }) => this.setMuted(channelId, mutedUntil)),
       c.on('presence', (p) => this.setPresence([p])),
       c.on('typing', ({ channelId, userId }) => this.onTyping(channelId, userId)),
       c.on('state', (connection) => this.update(() => ({ connection }))),
@@ -149,13 +161,17 @@ export class ChatStore {
       c.on('terminal', () => {
         clearOutbox(this.myId);
         // Logging out closes this device's sockets too: that is not news for the person who did it.
-        if (!this.loggingOut) this.onTerminal();
+        if (this.loggingOut) return;
+        // Revoked elsewhere: this device gets no more pushes, and the account's notifications go.
+        void this.push.signOut();
+        this.onTerminal();
       }),
       // Unexpected but survivable (the SDK keeps running); worth a trace for whoever debugs.
       c.on('error', (err) => console.warn('confab:', err.message)),
     );
     void c.connect();
     void this.loadChannels();
+    void this.push.check();
     this.api.me().then(
       (me) => this.update(() => ({ me })),
       () => undefined,
@@ -169,6 +185,7 @@ export class ChatStore {
 
   stop(): void {
     this.stopped = true;
+    this.push.stop();
     for (const off of this.off.splice(0)) off();
     for (const t of this.timers) clearTimeout(t);
     for (const t of this.refreshTimers.values()) clearTimeout(t);
@@ -179,6 +196,7 @@ export class ChatStore {
   async logout(): Promise<void> {
     this.loggingOut = true;
     try {
+      await this.push.signOut();
       await this.api.logout();
     } finally {
       clearOutbox(this.myId);
@@ -191,6 +209,7 @@ export class ChatStore {
     // list (with presence) is refreshed for what only it shows. The same goes
     // for a first connection after the list failed to load (offline start).
     const first = this.welcomes++ === 0;
+    void this.push.check();
     if (!first || this.state.listStatus === 'error') void this.loadChannels();
     else void this.queryPresence(this.peerIds());
     for (const [channelId, tl] of Object.entries(this.state.timelines)) {
@@ -228,9 +247,16 @@ export class ChatStore {
   }
 
   /** Fetches one channel with its members (for a new channel, or after a membership change). */
-  async loadChannelDetail(channelId: string): Promise<void> {
-    if (this.loadingDetail.has(channelId)) return;
-    this.loadingDetail.add(channelId);
+  loadChannelDetail(channelId: string): Promise<void> {
+    let loading = this.loadingDetail.get(channelId);
+    if (!loading) {
+      loading = this.fetchChannelDetail(channelId).finally(() => this.loadingDetail.delete(channelId));
+      this.loadingDetail.set(channelId, loading);
+    }
+    return loading;
+  }
+
+  private async fetchChannelDetail(channelId: string): Promise<void> {
     try {
       this.applyDetail(await this.api.channel(channelId));
     } catch (err) {
@@ -238,8 +264,6 @@ export class ChatStore {
         this.orphans.delete(channelId);
         this.patchChannel(channelId, (ch) => ({ ...ch, left: true }));
       }
-    } finally {
-      this.loadingDetail.delete(channelId);
     }
   }
 
@@ -385,11 +409,48 @@ export class ChatStore {
   }
 
   private onOwnRead(channelId: string, readSeq: number): void {
-    if (!(channelId in this.state.channels)) {
+    const ch = this.state.channels[channelId];
+    if (!ch) {
       void this.loadChannelDetail(channelId);
       return;
     }
-    this.patchChannel(channelId, (ch) => (readSeq > ch.readSeq ? { ...ch, readSeq } : ch));
+    if (readSeq <= ch.readSeq) return;
+    this.patchChannel(channelId, (c) => (readSeq > c.readSeq ? { ...c, readSeq } : c));
+    this.closeNotifications(channelId, readSeq);
+  }
+
+  private setMuted(channelId: string, mutedUntil: number | null): void {
+    this.patchChannel(channelId, (ch) => (ch.mutedUntil === mutedUntil ? ch : { ...ch, mutedUntil }));
+  }
+
+  // --- notifications ------------------------------------------------------------------------
+
+  /**
+   * A tab in the background shows a notification for a message it receives
+   * live: the server pushes only to devices that are not connected, so this
+   * is how a hidden tab makes itself heard.
+   */
+  private async notifyInBackground(m: Message): Promise<void> {
+    if (m.kind !== 'text' || m.senderId === this.myId) return;
+    if (typeof document === 'undefined' || document.visibilityState !== 'hidden' || notificationPermission() !== 'granted') return;
+    const ready = serviceWorkerReady();
+    if (!ready) return;
+    // A new conversation's first message arrives before its row: wait for the row (name, kind, mute).
+    if (!(m.channelId in this.state.channels)) await this.loadChannelDetail(m.channelId);
+    const sender = this.state.users[m.senderId] ?? (await this.api.getUser(m.senderId).catch(() => undefined));
+    const payload = liveNotification({ message: m, channel: this.state.channels[m.channelId], myId: this.myId, senderName: sender?.displayName, now: Date.now() });
+    if (!payload || this.stopped || document.visibilityState !== 'hidden') return;
+    try {
+      await showChannelNotification(await ready, payload);
+    } catch (err) {
+      console.warn('Confab: notification not shown:', err);
+    }
+  }
+
+  /** What was read here or on another device is no longer news. */
+  private closeNotifications(channelId: string, readSeq: number): void {
+    const ready = notificationPermission() === 'granted' ? serviceWorkerReady() : null;
+    ready?.then((registration) => closeChannelNotifications(registration, channelId, readSeq)).catch(() => undefined);
   }
 
   private onTyping(channelId: string, userId: string): void {
@@ -547,6 +608,7 @@ export class ChatStore {
       return;
     }
     this.patchChannel(channelId, (c) => ({ ...c, readSeq: Math.max(c.readSeq, last) }));
+    this.closeNotifications(channelId, last);
   }
 
   typing(channelId: string): void {
@@ -587,6 +649,13 @@ export class ChatStore {
 
   async setRole(channelId: string, userId: string, role: 'admin' | 'member'): Promise<void> {
     this.applyDetail(await this.api.setRole(channelId, userId, role));
+  }
+
+  /** Mutes the conversation's notifications on all my devices until `mutedUntil` (ms epoch, MUTED_FOREVER), or unmutes (null). */
+  async mute(channelId: string, mutedUntil: number | null): Promise<void> {
+    const res = await this.api.muteChannel(channelId, mutedUntil);
+    this.setMuted(res.channelId, res.mutedUntil);
+    if (res.mutedUntil !== null && res.mutedUntil > Date.now()) this.closeNotifications(channelId, Number.MAX_SAFE_INTEGER);
   }
 
   async leave(channelId: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { ChatState, ChatStore } from './chat-store.js';
+import type { PushState } from './push-setup.js';
 
 export const StoreContext = createContext<ChatStore | null>(null);
 
@@ -16,4 +17,10 @@ export function useStore(): ChatStore {
 export function useChat<T>(selector: (s: ChatState) => T): T {
   const store = useStore();
   return useSyncExternalStore(store.subscribe, () => selector(store.getState()));
+}
+
+/** The session's Web Push state (prompt, status, notice). */
+export function usePush(): PushState {
+  const push = useStore().push;
+  return useSyncExternalStore(push.subscribe, push.getState);
 }

@@ -61,6 +61,11 @@ describe('mergeSummary', () => {
     expect([merged.lastSeq, merged.readSeq, merged.memberCount, merged.lastMessage?.seq]).toEqual([6, 5, 4, 6]);
     expect(unreadOf(merged)).toBe(1);
   });
+
+  it('takes the mute setting from the fetched row', () => {
+    expect(mergeSummary(summary({ mutedUntil: 5_000 }), summary({ mutedUntil: null })).mutedUntil).toBeNull();
+    expect(mergeSummary(summary(), summary({ mutedUntil: 9_000 })).mutedUntil).toBe(9_000);
+  });
 });
 
 describe('sortChannels', () => {
