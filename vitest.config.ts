@@ -28,7 +28,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'embedded',
-          include: ['packages/*/src/**/*.test.ts', ...endToEnd],
+          include: ['packages/*/src/**/*.test.ts', 'bench/**/*.test.ts', ...endToEnd],
         },
       },
       ...(distributed

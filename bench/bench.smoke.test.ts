@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * Keeps the benchmark harness working: every scenario and every target runs
+ * in its --quick form (seconds, tiny sizes) through the real command line,
+ * and the report must be complete and lossless. Nothing here looks at how
+ * fast anything was: benchmarks are not tests (see docs/benchmarks.md).
+ */
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const run = promisify(execFile);
+
+async function bench(...args: string[]): Promise<Record<string, any>> {
+  const { stdout } = await run(process.execPath, ['--conditions=@confab/source', '--import', 'tsx', 'bench/run.ts', ...args, '--quick'], {
+    cwd: root,
+    timeout: 120_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!);
+}
+
+describe('benchmark harness (smoke)', () => {
+  for (const target of ['confab', 'ws-relay', 'socketio']) {
+    it(`direct: drives ${target} at a constant rate and loses nothing`, async () => {
+      const report = await bench('direct', '--target', target);
+      expect(report).toMatchObject({ scenario: 'direct', params: { target }, machine: { cores: expect.any(Number), node: process.version } });
+      const [rate] = report.runs[0].rates;
+      expect(rate.sent).toBeGreaterThan(0);
+      expect(rate.acked).toBe(rate.sent);
+      expect(rate).toMatchObject({ refused: 0, lost: 0, deliveries: rate.expectedDeliveries });
+      expect(rate.e2e.count).toBe(rate.sent);
+      expect(rate.serverCpuSeconds).toBeGreaterThan(0);
+    }, 120_000);
+  }
+
+  it('groups: every member gets every message', async () => {
+    const [rate] = (await bench('groups')).runs[0].rates;
+    expect(rate.sent).toBeGreaterThan(0);
+    expect(rate).toMatchObject({ lost: 0, refused: 0, deliveries: rate.sent * 10 });
+  }, 120_000);
+
+  it('idle: reports memory and CPU for every connection opened', async () => {
+    const [result] = (await bench('idle')).runs;
+    expect(result.connections).toBe(100);
+    expect(typeof result.userBytesPerConnection).toBe('number');
+    expect(typeof result.cpuPercentAtRest).toBe('number');
+  }, 120_000);
+
+  it('history: pages of 50 from a long and a short channel', async () => {
+    const [result] = (await bench('history')).runs;
+    expect(result.long.count).toBe(200);
+    expect(result.short.count).toBe(200);
+  }, 120_000);
+
+  it('reconnect: every client gets every missed message', async () => {
+    const [result] = (await bench('reconnect')).runs;
+    expect(result).toMatchObject({ clients: 50, converged: 50, missing: 0 });
+  }, 120_000);
+
+  it('floor: the C program compiles and reports writes per CPU-second', async () => {
+    const [result] = (await bench('floor')).runs;
+    expect(result.plain.writes).toBeGreaterThan(0);
+    expect(result.batched.messages).toBe(result.batched.writes * 8);
+  }, 120_000);
+});

@@ -1,0 +1,225 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import type { ClientSpec, Conn, ConnHandlers, Driver, RoomPlan, RunningTarget, Target } from '../driver.js';
+
+/*
+ * Confab as a benchmark target: the real server (`packages/server/src/main.ts`)
+ * in its own process, embedded (SQLite with synchronous=FULL, so every ack is
+ * after an fsync) or as several nodes on PostgreSQL + Redis. Clients are
+ * real accounts, one device each, speaking the real protocol through `ws`
+ * with what a real client adds to the load: `delivered` acknowledgements
+ * (merged per channel, at most every 100 ms, as the SDK does) and heartbeats.
+ */
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const PROTOCOL = 'confab.v1';
+const AUTH_PREFIX = 'confab.auth.';
+const POSTGRES_URL = process.env.CONFAB_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.CONFAB_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface Proc {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function startProcess(env: Record<string, string>): Promise<Proc> {
+  // CONFAB_BENCH_PROFILE=<dir> writes a V8 CPU profile of each server process there (read it with bench/profile-summary.ts).
+  const profile = process.env.CONFAB_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONFAB_BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--conditions=@confab/source', '--import', 'tsx', 'packages/server/src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
+    child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stdout!.on('data', (c: Buffer) => {
+      if (out.length < 100_000) out += c.toString();
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        // Later log lines are not needed; keep the pipe drained.
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve({
+          url: match[1]!,
+          pid: child.pid!,
+          async stop() {
+            child.kill('SIGTERM');
+            const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            await exited;
+            clearTimeout(killer);
+          },
+        });
+      }
+    });
+    void exited.then(() => reject(new Error(`server exited:\n${out}`)));
+  });
+}
+
+async function http<T>(url: string, method: string, path: string, token?: string, body?: unknown): Promise<T> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return out;
+}
+
+export const target: Target = {
+  name: 'confab',
+  driverModule: 'confab',
+
+  async start({ nodes = 1, dataDir: given }): Promise<RunningTarget> {
+    const dataDir = given ?? mkdtempSync(join(tmpdir(), 'confab-bench-'));
+    // Cheap password hashing only so that provisioning thousands of accounts
+    // is quick; it plays no part in what is measured.
+    const base: Record<string, string> = { DATA_DIR: dataDir, SCRYPT_LOG2_N: '10', SQLITE_SYNCHRONOUS: 'full' };
+    if (nodes === 1) {
+      const proc = await startProcess(base);
+      return {
+        urls: [proc.url],
+        pids: [proc.pid],
+        async stop() {
+          await proc.stop();
+          if (!given) rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    }
+    const tag = `confab_bench_${process.pid}_${Date.now().toString(36)}`;
+    const cluster = { ...base, DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: tag, REDIS_URL, REDIS_KEY_PREFIX: `${tag}:` };
+    const procs = [await startProcess({ ...cluster, NODE_ID: 'node1' })];
+    procs.push(...(await Promise.all(Array.from({ length: nodes - 1 }, (_, i) => startProcess({ ...cluster, NODE_ID: `node${i + 2}` })))));
+    return {
+      urls: procs.map((p) => p.url),
+      pids: procs.map((p) => p.pid),
+      async stop() {
+        await Promise.all(procs.map((p) => p.stop()));
+        rmSync(dataDir, { recursive: true, force: true });
+        const db = new pg.Client({ connectionString: POSTGRES_URL });
+        await db.connect();
+        await db.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
+        await db.end();
+        const redis = new Redis(REDIS_URL);
+        let cursor = '0';
+        do {
+          const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${tag}:*`, 'COUNT', 1000);
+          cursor = nextCursor;
+          if (keys.length) await redis.del(...keys);
+        } while (cursor !== '0');
+        await redis.quit();
+      },
+    };
+  },
+
+  async provision(running: RunningTarget, plan: RoomPlan): Promise<ClientSpec[]> {
+    const run = Date.now().toString(36);
+    const urlOf = (i: number) => running.urls[i % running.urls.length]!;
+    const users = await pool(Array.from({ length: plan.clients }, (_, i) => i), 16, async (i) => {
+      const username = `b${run}_${i}`;
+      const password = 'benchmark-password';
+      const { user } = await http<{ user: { id: string } }>(urlOf(i), 'POST', '/v1/accounts', undefined, { username, password, displayName: `Bench ${i}` });
+      const { token } = await http<{ token: string }>(urlOf(i), 'POST', '/v1/sessions', undefined, { username, password, deviceName: 'load generator' });
+      return { id: user.id, token };
+    });
+    const specs: ClientSpec[] = users.map((u) => ({ rooms: [], auth: u.token }));
+    await pool(plan.rooms, 16, async (room, index) => {
+      const [owner, ...others] = room.members;
+      const ownerUser = users[owner!]!;
+      const body =
+        room.members.length === 2
+          ? await http<{ channel: { id: string } }>(urlOf(index), 'POST', '/v1/channels/direct', ownerUser.token, { userId: users[others[0]!]!.id })
+          : await http<{ channel: { id: string } }>(urlOf(index), 'POST', '/v1/channels', ownerUser.token, { name: `room ${index}`, memberIds: others.map((m) => users[m]!.id) });
+      for (const m of room.members) specs[m]!.rooms.push({ index, id: body.channel.id });
+    });
+    return specs;
+  },
+};
+
+/** The lean client: the protocol by hand, with a real client's delivered acks and heartbeats. */
+export const driver: Driver = {
+  connect(url: string, spec: ClientSpec, handlers: ConnHandlers): Promise<Conn> {
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, [PROTOCOL, AUTH_PREFIX + spec.auth], { perMessageDeflate: false });
+    const delivered = new Map<string, number>();
+    let flushTimer: NodeJS.Timeout | undefined;
+    let heartbeat: NodeJS.Timeout | undefined;
+    const flush = () => {
+      flushTimer = undefined;
+      if (ws.readyState !== WebSocket.OPEN) return;
+      for (const [channelId, seq] of delivered) ws.send(JSON.stringify({ type: 'delivered', channelId, seq }));
+      delivered.clear();
+    };
+    return new Promise((resolve, reject) => {
+      ws.once('error', reject);
+      ws.on('close', (code) => {
+        clearInterval(heartbeat);
+        if (flushTimer) clearTimeout(flushTimer);
+        handlers.onClose(code);
+      });
+      ws.on('message', (data) => {
+        const frame = JSON.parse(data.toString());
+        switch (frame.type) {
+          case 'message': {
+            const m = frame.message;
+            handlers.onDeliver(m.channelId, m.text);
+            if (m.seq > (delivered.get(m.channelId) ?? 0)) delivered.set(m.channelId, m.seq);
+            flushTimer ??= setTimeout(flush, 100);
+            return;
+          }
+          case 'ack':
+            handlers.onAck(frame.id);
+            return;
+          case 'welcome':
+            ws.off('error', reject);
+            ws.on('error', () => undefined);
+            heartbeat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('{"type":"ping"}'), frame.heartbeatMs);
+            resolve({
+              send(roomId, id, text) {
+                ws.send(JSON.stringify({ type: 'send', id, channelId: roomId, text }));
+              },
+              drop() {
+                ws.terminate();
+              },
+              close() {
+                return new Promise((done) => {
+                  if (ws.readyState === WebSocket.CLOSED) return done();
+                  ws.once('close', () => done());
+                  ws.close();
+                });
+              },
+            });
+            return;
+          case 'error':
+            if (frame.id) handlers.onRefused?.(frame.id, frame.code);
+            return;
+        }
+      });
+    });
+  },
+};

@@ -1,0 +1,115 @@
+import { ConfabClient } from '@confab/sdk';
+import WebSocket from 'ws';
+import { encode, newHistogram } from './histogram.js';
+
+/*
+ * A load process of real SDK clients, for the reconnect storm: the storm is
+ * about what clients do when they come back (sync, then fetch exactly the
+ * missing ranges), so they run the SDK's own algorithm, not a replica.
+ *
+ * The network is simulated in the WebSocket class handed to the SDK: going
+ * "offline" cuts every socket without a close handshake and makes new
+ * connection attempts fail at once (as with no route to the server); going
+ * "online" lets them through again, and each client reconnects on its own
+ * jittered backoff, exactly as it would after a real outage.
+ */
+
+let online = true;
+const sockets = new Set<WebSocket>();
+
+class SimulatedNetworkSocket extends WebSocket {
+  constructor(url: string, protocols?: string | string[]) {
+    super(online ? url : 'ws://127.0.0.1:9/', protocols, { perMessageDeflate: false });
+    sockets.add(this);
+    this.on('close', () => sockets.delete(this));
+  }
+}
+
+interface Held {
+  client: ConfabClient;
+  /** Highest seq seen per channel. */
+  have: Map<string, number>;
+  convergedAt: number | null;
+}
+
+const held: Held[] = [];
+let expected = new Map<string, number>();
+let offlineAt = 0;
+let onlineAt = 0;
+
+function converged(h: Held): boolean {
+  for (const [channelId, seq] of expected) {
+    if (!h.have.has(channelId)) continue;
+    if ((h.have.get(channelId) ?? 0) < seq) return false;
+  }
+  return true;
+}
+
+process.on('message', async (m: { cmd: string; [k: string]: unknown }) => {
+  switch (m.cmd) {
+    case 'open': {
+      const conns = m.conns as { url: string; token: string; rooms: string[] }[];
+      const started = performance.now();
+      let failed = 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          while (next < conns.length) {
+            const c = conns[next++]!;
+            const h: Held = { client: null as unknown as ConfabClient, have: new Map(c.rooms.map((r) => [r, 0])), convergedAt: null };
+            h.client = new ConfabClient({
+              baseUrl: c.url,
+              token: c.token,
+              WebSocket: SimulatedNetworkSocket as never,
+              discovery: false,
+              // What a mobile app would use: retry soon, never wait long once the network is back.
+              reconnect: { initialDelayMs: 500, maxDelayMs: 2_000 },
+            });
+            h.client.on('message', (msg) => {
+              if (msg.seq > (h.have.get(msg.channelId) ?? 0)) h.have.set(msg.channelId, msg.seq);
+              if (onlineAt && h.convergedAt === null && converged(h)) h.convergedAt = performance.now();
+            });
+            try {
+              await h.client.connect();
+              held.push(h);
+            } catch {
+              failed++;
+            }
+          }
+        }),
+      );
+      process.send!({ evt: 'opened', ok: held.length, failed, errors: [], ms: Math.round(performance.now() - started) });
+      return;
+    }
+    case 'offline':
+      online = false;
+      offlineAt = performance.now();
+      for (const s of sockets) s.terminate();
+      process.send!({ evt: 'offline' });
+      return;
+    case 'online': {
+      expected = new Map(Object.entries(m.expected as Record<string, number>));
+      for (const h of held) h.convergedAt = converged(h) ? performance.now() : null;
+      online = true;
+      onlineAt = performance.now();
+      const deadline = onlineAt + (m.timeoutMs as number);
+      while (performance.now() < deadline && held.some((h) => h.convergedAt === null)) await new Promise((r) => setTimeout(r, 50));
+      const times = newHistogram();
+      let missing = 0;
+      for (const h of held) {
+        if (h.convergedAt === null) {
+          for (const [channelId, seq] of expected) if (h.have.has(channelId)) missing += Math.max(0, seq - (h.have.get(channelId) ?? 0));
+        } else times.recordValue(Math.max(1, Math.round((h.convergedAt - onlineAt) * 1000)));
+      }
+      process.send!({ evt: 'online', converged: held.filter((h) => h.convergedAt !== null).length, missing, times: encode(times), offlineMs: Math.round(onlineAt - offlineAt) });
+      return;
+    }
+    case 'close':
+      for (const h of held) h.client.close();
+      process.send!({ evt: 'closed' });
+      setTimeout(() => process.exit(0), 100);
+      return;
+  }
+});
+
+process.on('disconnect', () => process.exit(0));

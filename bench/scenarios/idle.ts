@@ -1,0 +1,76 @@
+import type { Target } from '../lib/driver.js';
+import { rssBytes, tcpKernelBytes, tcpSlabBytes, totalCpuSeconds } from '../lib/proc-stats.js';
+import { MAX_CONNS_PER_WORKER, Workers } from '../lib/workers.js';
+
+/*
+ * Idle connections: N authenticated clients that only heartbeat. Reports the
+ * server's memory per connection — user space (resident set growth of the
+ * server process) and kernel (TCP socket buffers and socket structures,
+ * machine-wide, so both ends of each loopback connection; the server's half
+ * is about half of it) — and the CPU the server burns at rest.
+ */
+
+export interface IdleOptions {
+  target: Target;
+  nodes: number;
+  clients: number;
+  settleMs: number;
+  restMs: number;
+  workers: number;
+}
+
+async function heapUsed(url: string): Promise<number | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const m = /^confab_process_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(text);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function idle(opts: IdleOptions) {
+  const running = await opts.target.start({ nodes: opts.nodes });
+  const workers = Workers.start(Math.max(opts.workers, Math.ceil(opts.clients / MAX_CONNS_PER_WORKER)));
+  try {
+    const specs = await opts.target.provision(running, { clients: opts.clients, rooms: [] });
+    // Settle before the baseline: provisioning leaves garbage a collection will reclaim.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const rssBefore = running.pids.reduce((s, pid) => s + rssBytes(pid), 0);
+    const heapBefore = await heapUsed(running.urls[0]!);
+    const kernelBefore = tcpKernelBytes();
+    const slabBefore = tcpSlabBytes();
+
+    const opened = await workers.open(opts.target.driverModule, running.urls, specs);
+    if (opened.failed > 0) throw new Error(`${opened.failed} connections failed: ${opened.errors.join('; ')}`);
+    await new Promise((r) => setTimeout(r, opts.settleMs));
+
+    const rssAfter = running.pids.reduce((s, pid) => s + rssBytes(pid), 0);
+    const heapAfter = await heapUsed(running.urls[0]!);
+    const kernelAfter = tcpKernelBytes();
+    const slabAfter = tcpSlabBytes();
+
+    const cpu0 = totalCpuSeconds(running.pids);
+    await new Promise((r) => setTimeout(r, opts.restMs));
+    const cpu = totalCpuSeconds(running.pids) - cpu0;
+
+    const n = opened.ok;
+    return {
+      connections: n,
+      loadProcesses: workers.count,
+      connectionsPerLoadProcess: Math.ceil(n / workers.count),
+      connectMs: opened.ms,
+      userBytesPerConnection: Math.round((rssAfter - rssBefore) / n),
+      heapBytesPerConnection: heapBefore !== null && heapAfter !== null ? Math.round((heapAfter - heapBefore) / n) : null,
+      serverRssMiB: Math.round((rssAfter / 2 ** 20) * 10) / 10,
+      kernelTcpBufferBytesPerConnection: Math.round((kernelAfter - kernelBefore) / n),
+      kernelSocketSlabBytesPerConnection: Number.isNaN(slabAfter) ? null : Math.round((slabAfter - slabBefore) / n),
+      restSeconds: opts.restMs / 1000,
+      serverCpuSecondsAtRest: Math.round(cpu * 100) / 100,
+      cpuPercentAtRest: Math.round((cpu / (opts.restMs / 1000)) * 1000) / 10,
+    };
+  } finally {
+    await workers.close();
+    await running.stop();
+  }
+}
