@@ -1,4 +1,5 @@
 import type { Connection } from './connection.js';
+import { wireFrame } from './encode.js';
 
 /** The connections held by this node, indexed by user and by device. */
 export class ConnectionRegistry {
@@ -23,11 +24,12 @@ export class ConnectionRegistry {
   /** Writes one encoded frame to every local connection of these users. */
   deliver(userIds: readonly string[], payload: Buffer): number {
     let written = 0;
+    let wire: Buffer[] | undefined;
     for (const userId of userIds) {
       const conns = this.byUser.get(userId);
       if (!conns) continue;
       for (const conn of conns) {
-        conn.sendRaw(payload);
+        conn.sendWire((wire ??= wireFrame(payload)));
         written++;
       }
     }
