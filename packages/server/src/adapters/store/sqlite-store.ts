@@ -148,6 +148,22 @@ function prepareStatements(db: Sqlite.Database) {
     member: prepare<[string, string], MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND user_id = ?`,
     ),
+    // The send path's first look at a channel: its head and the sender's membership in one probe.
+    headAndSender: prepare<[string, string], { last_seq: number; is_member: number; left_seq: number | null }>(
+      `SELECT c.last_seq, m.user_id IS NOT NULL AS is_member, m.left_seq
+       FROM channels c LEFT JOIN members m ON m.channel_id = c.id AND m.user_id = ?
+       WHERE c.id = ?`,
+    ),
+    // After a commit grew a channel: every current member gets the channel's
+    // new version (RETURNING is the fan-out list) and the sender's watermarks
+    // move to their own message, in one pass over the channel's member rows.
+    bumpCurrentAndSender: prepare<[{ version: number; sender: string; seq: number; channel: string }], string>(
+      `UPDATE members SET version = @version,
+         read_seq = CASE WHEN user_id = @sender AND read_seq < @seq THEN @seq ELSE read_seq END,
+         delivered_seq = CASE WHEN user_id = @sender AND delivered_seq < @seq THEN @seq ELSE delivered_seq END
+       WHERE channel_id = @channel AND left_seq IS NULL RETURNING user_id`,
+    ).pluck(),
+    takeVersions: prepare<[number], number>(`UPDATE meta SET value = value + ? WHERE key = 'version' RETURNING value`).pluck(),
     currentMembers: prepare<[string], MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
     ),
@@ -207,6 +223,12 @@ function prepareStatements(db: Sqlite.Database) {
     insertMessage: prepare<[string, number, string, string | null, string, 'text' | 'system', string, string | null, number]>(
       `INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // A send: inserted unless its send key exists (then nothing changes and the caller looks the original up).
+    insertSend: prepare<[string, number, string, string, string, string, number]>(
+      `INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
+       VALUES (?, ?, ?, ?, ?, 'text', ?, NULL, ?)
+       ON CONFLICT (channel_id, sender_device_id, client_id) DO NOTHING`,
     ),
     messageBySendKey: prepare<[string, string, string], MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = ? AND sender_device_id = ? AND client_id = ?`,
@@ -321,6 +343,9 @@ export class SqliteStore implements Store {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');
+      // The default page cache (2 MiB) is far smaller than the indexes a send
+      // touches; past it every insert rereads B-tree pages through the kernel.
+      db.pragma('cache_size = -65536');
       migrate(db);
       return new SqliteStore(db);
     } catch (err) {
@@ -583,23 +608,48 @@ export class SqliteStore implements Store {
       const heads = new Map<string, { lastSeq: number; grew: boolean } | null>();
       // Per (channel, sender): the seq the sender's watermarks move to, applied once at the end.
       const senders = new Map<string, { channelId: string; senderId: string; seq: number }>();
+      // Membership of (channel, sender) pairs already looked at in this batch.
+      const membership = new Map<string, boolean>();
       const results: AppendResult[] = [];
 
       for (const req of requests) {
+        const memberKey = `${req.channelId}\u0000${req.senderId}`;
         let head = heads.get(req.channelId);
         if (head === undefined) {
-          const row = this.q.channelById.get(req.channelId);
+          const row = this.q.headAndSender.get(req.senderId, req.channelId);
           head = row ? { lastSeq: row.last_seq, grew: false } : null;
           heads.set(req.channelId, head);
+          if (row) membership.set(memberKey, row.is_member === 1 && row.left_seq === null);
         }
         if (head === null) {
           results.push({ ok: false, code: 'channel_not_found' });
           continue;
         }
-        // The send key is checked before membership: a retry of a send that
-        // committed before its sender was removed still gets its original ack.
-        // Messages of this batch are already inserted, so this also catches a
-        // key repeated within the batch.
+        let isMember = membership.get(memberKey);
+        if (isMember === undefined) {
+          const m = this.q.member.get(req.channelId, req.senderId);
+          membership.set(memberKey, (isMember = m !== undefined && m.left_seq === null));
+        }
+        // The send key decides before membership: a retry of a send that
+        // committed before its sender was removed still gets its original
+        // ack. A member's send is tried as an insert that the send key's
+        // unique index turns into nothing for a repeat (also one within this
+        // batch); only then is the original read.
+        const seq = head.lastSeq + 1;
+        if (isMember && this.q.insertSend.run(req.channelId, seq, req.senderId, req.senderDeviceId, req.clientId, req.text, at).changes === 1) {
+          head.lastSeq = seq;
+          head.grew = true;
+          if (push) {
+            this.q.enqueuePush.run({ channelId: req.channelId, seq, senderId: req.senderId, at, dueAt: push.dueAt, minInterval: push.minIntervalMs });
+          }
+          senders.set(memberKey, { channelId: req.channelId, senderId: req.senderId, seq });
+          results.push({
+            ok: true,
+            message: { channelId: req.channelId, seq, senderId: req.senderId, clientId: req.clientId, kind: 'text', text: req.text, createdAt: at },
+            duplicate: false,
+          });
+          continue;
+        }
         const existing = this.q.messageBySendKey.get(req.channelId, req.senderDeviceId, req.clientId);
         if (existing) {
           results.push(
@@ -607,36 +657,28 @@ export class SqliteStore implements Store {
               ? { ok: true, message: toMessage(existing), duplicate: true }
               : { ok: false, code: 'idempotency_conflict' },
           );
-          continue;
-        }
-        const member = this.q.member.get(req.channelId, req.senderId);
-        if (!member || member.left_seq !== null) {
+        } else {
           results.push({ ok: false, code: 'not_member' });
-          continue;
         }
-        const seq = head.lastSeq + 1;
-        this.q.insertMessage.run(req.channelId, seq, req.senderId, req.senderDeviceId, req.clientId, 'text', req.text, null, at);
-        head.lastSeq = seq;
-        head.grew = true;
-        if (push) {
-          this.q.enqueuePush.run({ channelId: req.channelId, seq, senderId: req.senderId, at, dueAt: push.dueAt, minInterval: push.minIntervalMs });
-        }
-        senders.set(JSON.stringify([req.channelId, req.senderId]), { channelId: req.channelId, senderId: req.senderId, seq });
-        results.push({
-          ok: true,
-          message: { channelId: req.channelId, seq, senderId: req.senderId, clientId: req.clientId, kind: 'text', text: req.text, createdAt: at },
-          duplicate: false,
-        });
       }
 
-      for (const { channelId, senderId, seq } of senders.values()) {
-        this.q.raiseSenderWatermarks.run(seq, seq, channelId, senderId);
-      }
+      const grown = [...heads].filter((entry): entry is [string, { lastSeq: number; grew: boolean }] => entry[1]?.grew === true);
       const recipients = new Map<string, string[]>();
-      for (const [channelId, head] of heads) {
-        if (!head?.grew) continue;
+      if (grown.length === 0) return { results, recipients };
+      // One version per grown channel (a user's rows in two channels of one
+      // commit must not share one), taken from the counter in one step.
+      let version = this.q.takeVersions.get(grown.length)! - grown.length;
+      const bySender = new Map<string, { senderId: string; seq: number }[]>();
+      for (const w of senders.values()) {
+        let list = bySender.get(w.channelId);
+        if (!list) bySender.set(w.channelId, (list = []));
+        list.push(w);
+      }
+      for (const [channelId, head] of grown) {
         this.q.setChannelHead.run(head.lastSeq, at, channelId);
-        recipients.set(channelId, this.q.bumpCurrent.all(this.nextVersion(), channelId));
+        const [first, ...others] = bySender.get(channelId)!;
+        recipients.set(channelId, this.q.bumpCurrentAndSender.all({ version: ++version, sender: first!.senderId, seq: first!.seq, channel: channelId }));
+        for (const o of others) this.q.raiseSenderWatermarks.run(o.seq, o.seq, channelId, o.senderId);
       }
       return { results, recipients };
     });
