@@ -30,6 +30,8 @@ export interface RunningTarget {
   urls: string[];
   /** Process ids whose CPU and memory are measured. */
   pids: number[];
+  /** Processes of the services the target relies on (PostgreSQL, Redis), measured separately; asked for when a measurement starts. */
+  servicePids?: () => number[];
   stop(): Promise<void>;
 }
 

@@ -37,7 +37,15 @@ export function cpuSeconds(pid: number): { user: number; system: number; total: 
 }
 
 export function totalCpuSeconds(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + cpuSeconds(pid).total, 0);
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuSeconds(pid).total;
+    } catch {
+      // a service process that ended (e.g. a PostgreSQL backend) no longer counts
+    }
+  }
+  return sum;
 }
 
 /** Resident set size in bytes. */

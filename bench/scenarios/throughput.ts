@@ -38,6 +38,8 @@ export interface RateResult {
   deliveriesPerSec: number;
   serverCpuSeconds: number;
   serverCpuPercent: number;
+  /** PostgreSQL and Redis CPU in the same window (multi-node runs). */
+  serviceCpuSeconds?: number;
   deliveriesPerCpuSecond: number;
   messagesPerCpuSecond: number;
   e2e: LatencySummary;
@@ -63,8 +65,10 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
       // Server CPU is sampled over exactly the measured window (after warm-up, until the last send).
       const startUs = Math.round(nowUs()) + 300_000;
       const window = sampleCpu(running.pids, startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
+      const services = running.servicePids ? sampleCpu(running.servicePids(), startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000) : null;
       const reports = await workers.run({ senders, rate, startUs, durationMs: opts.durationMs, warmupMs: opts.warmupMs, drainMs: 10_000, textBytes: opts.textBytes });
       const { cpu, wall } = await window;
+      const serviceCpu = services ? (await services).cpu : undefined;
       const sent = reports.reduce((s, r) => s + r.sent, 0);
       const deliveries = reports.reduce((s, r) => s + r.deliveries, 0);
       const expected = Math.round(sent * avgRecipients);
@@ -81,6 +85,7 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
         deliveriesPerSec: Math.round(deliveries / measuredSeconds),
         serverCpuSeconds: Math.round(cpu * 100) / 100,
         serverCpuPercent: Math.round((cpu / wall) * 100),
+        ...(serviceCpu !== undefined && { serviceCpuSeconds: Math.round(serviceCpu * 100) / 100 }),
         deliveriesPerCpuSecond: cpu > 0 ? Math.round(deliveries / cpu) : 0,
         messagesPerCpuSecond: cpu > 0 ? Math.round(sent / cpu) : 0,
         e2e,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,18 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: n
   return out;
 }
 
+/** Every PostgreSQL and Redis process on this machine (their CPU is part of a cluster's cost). */
+function servicePids(): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', '^(postgres|redis-server|/usr/lib/postgresql/[0-9]+/bin/postgres)'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 export const target: Target = {
   name: 'confab',
   driverModule: 'confab',
@@ -119,6 +131,7 @@ export const target: Target = {
     return {
       urls: procs.map((p) => p.url),
       pids: procs.map((p) => p.pid),
+      servicePids,
       async stop() {
         await Promise.all(procs.map((p) => p.stop()));
         rmSync(dataDir, { recursive: true, force: true });
