@@ -1,0 +1,102 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/*
+ * Turns a results directory written by bench/run-all.sh into the Markdown
+ * tables of docs/benchmarks.md: per scenario and target, the median over the
+ * runs of each figure at each offered rate.
+ *   node --import tsx bench/report.ts bench/results/<day>
+ */
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: report <results dir>');
+
+type Json = Record<string, any>;
+const load = (name: string): Json | null => {
+  try {
+    return JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
+  } catch {
+    return null;
+  }
+};
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const fmt = (x: number, digits = 0): string => (Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+function rateTable(report: Json, kind: 'direct' | 'groups'): string {
+  const runs: Json[] = report.runs;
+  const rates = [...new Set<number>(runs.flatMap((run) => run.rates.map((r: Json) => r.offeredPerSec as number)))].sort((a, b) => a - b);
+  const at = (rate: number, pick: (r: Json) => number) => median(runs.map((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)).filter(Boolean).map(pick));
+  const hasServices = runs.some((run) => run.rates.some((r: Json) => r.serviceCpuSeconds !== undefined));
+  const head =
+    kind === 'direct'
+      ? `| offered msg/s | e2e p50 ms | e2e p99 ms | e2e p99.9 ms | ack p99 ms | server CPU % | msgs / server CPU-s |${hasServices ? ' PG+Redis CPU-s |' : ''} lost | within budget |`
+      : `| offered msg/s | deliveries/s | e2e p50 ms | e2e p99 ms | ack p99 ms | server CPU % | deliveries / server CPU-s |${hasServices ? ' PG+Redis CPU-s |' : ''} lost | within budget |`;
+  const lines = [head, `|${' --- |'.repeat(head.split('|').length - 2)}`];
+  for (const rate of rates) {
+    const within = runs.filter((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)?.withinBudget).length;
+    const seen = runs.filter((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)).length;
+    const services = hasServices ? ` ${fmt(at(rate, (r) => r.serviceCpuSeconds), 2)} |` : '';
+    if (kind === 'direct') {
+      lines.push(
+        `| ${fmt(rate)} | ${fmt(at(rate, (r) => r.e2e.p50Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p99Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p999Ms), 1)} | ${fmt(at(rate, (r) => r.ack.p99Ms), 1)} | ${fmt(at(rate, (r) => r.serverCpuPercent))} | ${fmt(at(rate, (r) => r.messagesPerCpuSecond))} |${services} ${fmt(at(rate, (r) => r.lost))} | ${within}/${seen} |`,
+      );
+    } else {
+      lines.push(
+        `| ${fmt(rate)} | ${fmt(at(rate, (r) => r.deliveriesPerSec))} | ${fmt(at(rate, (r) => r.e2e.p50Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p99Ms), 1)} | ${fmt(at(rate, (r) => r.ack.p99Ms), 1)} | ${fmt(at(rate, (r) => r.serverCpuPercent))} | ${fmt(at(rate, (r) => r.deliveriesPerCpuSecond))} |${services} ${fmt(at(rate, (r) => r.lost))} | ${within}/${seen} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+const out: string[] = [];
+const any = readdirSync(dir).find((f) => f.endsWith('.json'));
+if (any) {
+  const m = JSON.parse(readFileSync(join(dir, any), 'utf8')).machine;
+  out.push(`Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`);
+}
+for (const [name, kind, title] of [
+  ['direct-confab', 'direct', '1:1, Confab (embedded)'],
+  ['direct-ws-relay', 'direct', '1:1, bare ws relay'],
+  ['direct-socketio', 'direct', '1:1, Socket.IO'],
+  ['direct-confab-2nodes', 'direct', '1:1, Confab on two nodes (PostgreSQL + Redis)'],
+  ['groups-confab', 'groups', 'Groups of 100, Confab (embedded)'],
+  ['groups-ws-relay', 'groups', 'Groups of 100, bare ws relay'],
+  ['groups-socketio', 'groups', 'Groups of 100, Socket.IO'],
+  ['groups-confab-2nodes', 'groups', 'Groups of 100, Confab on two nodes (PostgreSQL + Redis)'],
+] as const) {
+  const r = load(name);
+  if (!r) continue;
+  out.push(`\n### ${title}\n\nMedian of ${r.runs.length} runs (a sweep stops once p99 passes 1 s); highest rate within budget (median of the runs' highest): ${fmt(r.median.maxRateWithinBudget ?? NaN)} msg/s.\n`);
+  out.push(rateTable(r, kind));
+}
+for (const name of ['idle-confab', 'idle-ws-relay', 'idle-socketio']) {
+  const r = load(name);
+  if (!r) continue;
+  const pick = (k: string) => median(r.runs.map((x: Json) => x[k]));
+  out.push(
+    `\n**${name}** (${r.runs[0].connections} connections, ${r.runs[0].loadProcesses} load processes of ≤${r.runs[0].connectionsPerLoadProcess}): user space ${fmt(pick('userBytesPerConnection'))} B/connection, kernel socket structures ${fmt(pick('kernelSocketSlabBytesPerConnection'))} B/connection (both ends), kernel TCP buffers ${fmt(pick('kernelTcpBufferBytesPerConnection'))} B/connection, CPU at rest ${fmt(pick('cpuPercentAtRest'), 1)} % of a core.`,
+  );
+}
+const h = load('history');
+if (h) {
+  const pick = (side: string, k: string) => median(h.runs.map((x: Json) => x[side][k]));
+  out.push(`\n**history** (${fmt(h.params.messages)} messages, pages of 50 at 200 requests/s, median of ${h.runs.length} runs): p50 ${fmt(pick('long', 'p50Ms'), 2)} ms, p99 ${fmt(pick('long', 'p99Ms'), 2)} ms, p99.9 ${fmt(pick('long', 'p999Ms'), 2)} ms; the same from a channel of 1,000: p50 ${fmt(pick('short', 'p50Ms'), 2)} ms, p99 ${fmt(pick('short', 'p99Ms'), 2)} ms.`);
+}
+const rc = load('reconnect-confab');
+if (rc) {
+  const pick = (k: string) => median(rc.runs.map((x: Json) => x[k]));
+  out.push(
+    `\n**reconnect** (${fmt(rc.runs[0].clients)} SDK clients in ${rc.runs[0].loadProcesses} processes, ${fmt(rc.runs[0].backlogMessages)} messages missed): converged ${rc.runs.map((x: Json) => `${x.converged}/${x.clients}`).join(', ')}; missing ${rc.runs.map((x: Json) => x.missing).join(', ')}; all converged after ${fmt(pick('allConvergedMs'))} ms (median; p50 client ${fmt(median(rc.runs.map((x: Json) => x.convergence.p50Ms)))} ms); server CPU ${fmt(pick('serverCpuSeconds'), 1)} s.`,
+  );
+}
+const f = load('floor');
+if (f) {
+  const pick = (side: string, k: string) => median(f.runs.map((x: Json) => x[side][k]));
+  out.push(`\n**floor** (${f.runs[0].plain.connections} loopback sockets, ${f.runs[0].plain.messageBytes}-byte messages, median of ${f.runs.length} runs): ${fmt(pick('plain', 'writesPerCpuSecond'))} writes per CPU-second with one write per delivery; ${fmt(pick('batched', 'messagesPerCpuSecond'))} deliveries per CPU-second with 8 messages per write.`);
+}
+console.log(out.join('\n'));
