@@ -5,3 +5,4 @@ export * from './text.js';
 export * from './models.js';
 export * from './frames.js';
 export * from './http.js';
+export * from './push.js';

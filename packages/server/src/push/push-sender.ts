@@ -19,25 +19,14 @@
  *   is the sender's business, cached and refreshed before it expires.
  */
 
+import type { PushPayload } from '@confab/protocol';
+
 export type PushRegistration =
   | { kind: 'webpush'; endpoint: string; keys: { p256dh: string; auth: string } }
   | { kind: 'apns'; token: string }
   | { kind: 'fcm'; token: string };
 
-export interface PushPayload {
-  /** `message`: show a notification; `read`: clear this channel's notifications (silent). */
-  type: 'message' | 'read';
-  channelId: string;
-  /** For `message`: how many messages this notification stands for (coalesced bursts). */
-  count?: number;
-  senderId?: string;
-  senderName?: string;
-  channelName?: string | null;
-  /** A preview cut to a safe length; absent in privacy mode. */
-  preview?: string;
-  /** Highest seq covered, so a client can tell newer from older notifications. */
-  seq?: number;
-}
+export type { PushPayload } from '@confab/protocol';
 
 export type PushOutcome =
   | { status: 'sent' }

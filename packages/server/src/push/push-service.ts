@@ -215,7 +215,8 @@ export class PushService {
    */
   private async payloadFor(job: PushJob, now: number): Promise<PushPayload | null> {
     const { store } = this;
-    const readPush: PushPayload | null = job.notifiedSeq > 0 ? { type: 'read', channelId: job.channelId } : null;
+    // A read covers at least the newest message this job knew of.
+    const readPush: PushPayload | null = job.notifiedSeq > 0 ? { type: 'read', channelId: job.channelId, seq: job.lastSeq } : null;
     if (job.count === 0) return readPush;
     const member = await store.getMember(job.channelId, job.userId);
     // Removed since: no preview of a channel they can no longer read.

@@ -234,7 +234,7 @@ describe('coalescing and clearing', () => {
     const laptop = await RawSocket.open(srv.url, bob.token);
     laptop.send({ type: 'read', channelId: ch, seq });
     await waitFor(() => pushesTo(env.webPush, phoneSub).length === 2, 5_000, 'read push');
-    expect(pushesTo(env.webPush, phoneSub)[1]!.payload).toEqual({ type: 'read', channelId: ch });
+    expect(pushesTo(env.webPush, phoneSub)[1]!.payload).toEqual({ type: 'read', channelId: ch, seq });
     await sleep(SETTLE_MS);
     expect(pushesTo(env.webPush, phoneSub)).toHaveLength(2);
     await laptop.close();

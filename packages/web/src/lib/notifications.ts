@@ -5,22 +5,10 @@
  * notification per conversation, tagged with its id.
  */
 
+import type { PushPayload } from '@confab/protocol';
+
 /** The decrypted Web Push data the Confab server sends (and what a background tab builds itself). */
-export interface NotificationPayload {
-  /** `message`: show a notification; `read`: the conversation was read on another device. */
-  type: 'message' | 'read';
-  channelId: string;
-  /** How many messages the notification stands for (the server coalesces bursts). */
-  count?: number;
-  senderId?: string;
-  senderName?: string;
-  /** The group's name; null or absent for a 1:1 conversation. */
-  channelName?: string | null;
-  /** Absent when the server keeps message text out of pushes. */
-  preview?: string;
-  /** The highest seq covered: for `message` the newest message, for `read` the read position. */
-  seq?: number;
-}
+export type NotificationPayload = PushPayload;
 
 /** Kept on each notification, for the click (which conversation) and for ordering (which message). */
 export interface NotificationData {
