@@ -182,9 +182,13 @@ export class PushService {
     opts.metrics?.attempt(sender.kind, outcome.status);
 
     switch (outcome.status) {
-      case 'sent':
-        await store.settlePushJob(job, payload.type === 'message' ? { kind: 'notified', at: now, nextDueAt } : { kind: 'done', nextDueAt });
+      case 'sent': {
+        // The coalescing window runs from when the push service took it.
+        const sentAt = opts.now();
+        const next = sentAt + opts.coalesceMs;
+        await store.settlePushJob(job, payload.type === 'message' ? { kind: 'notified', at: sentAt, nextDueAt: next } : { kind: 'done', nextDueAt: next });
         return;
+      }
       case 'gone':
         // The registration is dead; removing it also removes the device's jobs.
         await store.deletePushRegistration(job.deviceId, job.registration);
