@@ -1,10 +1,17 @@
 import type { Connection } from './connection.js';
 import { wireFrame } from './encode.js';
 
+/**
+ * One connection, or several. Most users and nearly all devices hold exactly
+ * one connection per node, and a Set per key would cost a few hundred bytes
+ * on every idle connection; a Set is made only for the second.
+ */
+type Held = Connection | Set<Connection>;
+
 /** The connections held by this node, indexed by user and by device. */
 export class ConnectionRegistry {
-  private readonly byUser = new Map<string, Set<Connection>>();
-  private readonly byDevice = new Map<string, Set<Connection>>();
+  private readonly byUser = new Map<string, Held>();
+  private readonly byDevice = new Map<string, Held>();
   readonly all = new Set<Connection>();
 
   /** Adds a connection; true when it is the user's first on this node. */
@@ -26,9 +33,14 @@ export class ConnectionRegistry {
     let written = 0;
     let wire: Buffer[] | undefined;
     for (const userId of userIds) {
-      const conns = this.byUser.get(userId);
-      if (!conns) continue;
-      for (const conn of conns) {
+      const held = this.byUser.get(userId);
+      if (!held) continue;
+      if (!(held instanceof Set)) {
+        held.sendWire((wire ??= wireFrame(payload)));
+        written++;
+        continue;
+      }
+      for (const conn of held) {
         conn.sendWire((wire ??= wireFrame(payload)));
         written++;
       }
@@ -37,11 +49,11 @@ export class ConnectionRegistry {
   }
 
   ofDevice(deviceId: string): Connection[] {
-    return [...(this.byDevice.get(deviceId) ?? [])];
+    return list(this.byDevice.get(deviceId));
   }
 
   ofUser(userId: string): Connection[] {
-    return [...(this.byUser.get(userId) ?? [])];
+    return list(this.byUser.get(userId));
   }
 
   get size(): number {
@@ -49,21 +61,39 @@ export class ConnectionRegistry {
   }
 }
 
+function list(held: Held | undefined): Connection[] {
+  if (!held) return [];
+  return held instanceof Set ? [...held] : [held];
+}
+
 /** True when the key had no connection before. */
-function addTo(map: Map<string, Set<Connection>>, key: string, conn: Connection): boolean {
-  let set = map.get(key);
-  const first = set === undefined;
-  if (!set) map.set(key, (set = new Set()));
-  set.add(conn);
-  return first;
+function addTo(map: Map<string, Held>, key: string, conn: Connection): boolean {
+  const held = map.get(key);
+  if (held === undefined) {
+    map.set(key, conn);
+    return true;
+  }
+  if (held instanceof Set) held.add(conn);
+  else if (held !== conn) map.set(key, new Set([held, conn]));
+  return false;
 }
 
 /** True when the key has no connection left. */
-function removeFrom(map: Map<string, Set<Connection>>, key: string, conn: Connection): boolean {
-  const set = map.get(key);
-  if (!set) return false;
-  set.delete(conn);
-  if (set.size > 0) return false;
+function removeFrom(map: Map<string, Held>, key: string, conn: Connection): boolean {
+  const held = map.get(key);
+  if (held === undefined) return false;
+  if (!(held instanceof Set)) {
+    if (held !== conn) return false;
+    map.delete(key);
+    return true;
+  }
+  held.delete(conn);
+  if (held.size > 1) return false;
+  const [last] = held;
+  if (last) {
+    map.set(key, last);
+    return false;
+  }
   map.delete(key);
   return true;
 }
