@@ -21,7 +21,8 @@ export interface IdleOptions {
 
 async function heapUsed(url: string): Promise<number | null> {
   try {
-    const text = await (await fetch(`${url}/metrics`)).text();
+    // Only Confab serves /metrics; a baseline may never answer it at all.
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
     const m = /^confab_process_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)/m.exec(text);
     return m ? Number(m[1]) : null;
   } catch {
