@@ -15,6 +15,7 @@
  */
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
+import { serve } from './serve.js';
 
 interface SendPayload {
   room: string;
@@ -37,19 +38,5 @@ io.on('connection', (socket) => {
   });
 });
 
-function shutdown(): void {
-  // io.close() disconnects every socket and closes the HTTP server.
-  void io.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-if (process.env.EXIT_ON_STDIN_END === '1') {
-  process.stdin.on('end', shutdown).on('error', shutdown).resume();
-}
-
-http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const addr = http.address();
-  if (addr === null || typeof addr === 'string') throw new Error('unexpected listen address');
-  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${addr.port}` }) + '\n');
-});
+// io.close() disconnects every socket and closes the HTTP server.
+serve(http, (done) => void io.close(done));

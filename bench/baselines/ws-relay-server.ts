@@ -15,6 +15,7 @@
  */
 import { createServer } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { serve } from './serve.js';
 
 const rooms = new Map<string, Set<WebSocket>>();
 
@@ -66,21 +67,8 @@ wss.on('connection', (ws, req) => {
   ws.on('error', () => ws.terminate());
 });
 
-function shutdown(): void {
+serve(http, (done) => {
   for (const client of wss.clients) client.terminate();
   wss.close();
-  http.close(() => process.exit(0));
-  // Don't hang on stragglers: terminate() already dropped every socket.
-  setTimeout(() => process.exit(0), 2000).unref();
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-if (process.env.EXIT_ON_STDIN_END === '1') {
-  process.stdin.on('end', shutdown).on('error', shutdown).resume();
-}
-
-http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const addr = http.address();
-  if (addr === null || typeof addr === 'string') throw new Error('unexpected listen address');
-  process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${addr.port}` }) + '\n');
+  http.close(done);
 });
