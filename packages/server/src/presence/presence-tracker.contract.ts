@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import type { PresenceTracker } from './presence-tracker.js';
+import { sleep } from '../../test/support/wait.js';
 
 /*
  * The behaviour every PresenceTracker implementation must have (see
@@ -190,8 +191,4 @@ export function describePresenceContract(
       expect(await t!.disconnect(u, c, now())).toBe(true);
     });
   });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import type { Broker, BusEvent } from './broker.js';
+import { until } from '../../test/support/wait.js';
 
 /*
  * The behaviour every Broker implementation must have (see broker.ts). An
@@ -82,7 +83,7 @@ export function describeBrokerContract(
     async function fence(from: Broker, nodes: number[] = recorders.map((_, i) => i)): Promise<void> {
       const id = `fence-${++fences}`;
       from.publish({ kind: 'membership', channelId: id });
-      await until(() => nodes.every((i) => recorders[i]?.sawFence(id)), `fence ${id} to reach nodes ${nodes.join(',')}`);
+      await waitUntil(() => nodes.every((i) => recorders[i]?.sawFence(id)), `fence ${id} to reach nodes ${nodes.join(',')}`);
     }
 
     function deliver(userIds: string[], payload: Buffer | string): BusEvent {
@@ -264,7 +265,7 @@ export function describeBrokerContract(
       expect(d.userIds).toContain(stays);
 
       // From another node, once the removal has had time to land.
-      await until(async () => {
+      await waitUntil(async () => {
         const before = payloadsAt(1).length;
         a!.publish(deliver([u], 'probe'));
         await fence(a!);
@@ -339,10 +340,6 @@ function record(broker: Broker): Recorder {
   };
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function waitUntil(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  return until(check, WAIT_MS, what, 5);
 }

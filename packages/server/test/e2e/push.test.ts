@@ -4,6 +4,7 @@ import { spawnServer } from '../support/process.js';
 import { registerToken, registerWebPush, pushesTo, startPushEnv, APNS_BUNDLE, type PushEnv } from '../support/push-env.js';
 import { RawSocket } from '../support/raw-socket.js';
 import { waitFor } from '../support/sdk.js';
+import { sleep } from '../support/wait.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { dropBackend } from '../support/backend.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +30,6 @@ afterAll(async () => {
   await env?.close();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Comfortably past the ack grace and a few worker rounds. */
 const SETTLE_MS = 1_200;
 

@@ -1,5 +1,6 @@
 import { ConfabApi, ConfabClient, type ConfabClientOptions, type Message } from '@confab/sdk';
 import WebSocket from 'ws';
+import { until } from './wait.js';
 
 export interface SdkUser {
   id: string;
@@ -54,13 +55,5 @@ export function collect(c: ConfabClient) {
 }
 
 export function waitFor(check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      if (check()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
+  return until(check, timeoutMs, what);
 }

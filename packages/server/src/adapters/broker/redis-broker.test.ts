@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -8,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable, uniqueName } from '../../../test/support/services.js';
 import type { BusEvent } from '../../realtime/broker.js';
 import { redisBrokerCluster } from '../../../test/support/redis-contract-clusters.js';
+import { freePort, startRedisServer, stopRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { sleep, until } from '../../../test/support/wait.js';
 import { describeBrokerContract } from '../../realtime/broker.contract.js';
 import { closeRedis, deleteKeysWithPrefix, openSubscriber } from '../redis/connect.js';
 import { decodeBrokerFrame, encodeBrokerFrame, RedisBroker } from './redis-broker.js';
@@ -171,18 +172,18 @@ if (!haveRedisServer && process.env.CI !== 'true') {
 describe.runIf(haveRedisServer || process.env.CI === 'true')('RedisBroker when Redis restarts', () => {
   let dir: string;
   let port: number;
-  let server: ChildProcess | undefined;
+  let server: RedisServer | undefined;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'confab-redis-'));
     port = await freePort();
   });
   afterAll(async () => {
-    await stopServer(server);
+    await stopRedisServer(server, { keepDir: true });
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('drops what is published while Redis is down, then re-registers and delivers again', async () => {
-    server = await startServer(port, dir);
+    server = await startRedisServer(port, { dir });
     const redis = { url: `redis://127.0.0.1:${port}` };
     const errors: unknown[] = [];
     const a = await RedisBroker.open({ redis, nodeId: 'a', keyPrefix: 'r:', nodeTtlMs: NODE_TTL_MS, onError: (e) => errors.push(e) });
@@ -194,14 +195,14 @@ describe.runIf(haveRedisServer || process.env.CI === 'true')('RedisBroker when R
       a.publish({ kind: 'deliver', userIds: ['u_1'], payload: Buffer.from('before') });
       await until(() => got.length === 1);
 
-      await stopServer(server);
+      await stopRedisServer(server, { keepDir: true });
       errors.length = 0;
       expect(() => a.publish({ kind: 'deliver', userIds: ['u_1'], payload: Buffer.from('during') })).not.toThrow();
       await until(() => errors.length > 0);
       await expect(b.addLocalUser('u_2')).rejects.toThrow();
 
       // A new, empty Redis on the same port: routes and liveness come back from the nodes.
-      server = await startServer(port, dir);
+      server = await startRedisServer(port, { dir });
       const check = new Redis(port, '127.0.0.1');
       try {
         await until(async () => (await check.sismember('r:route:{u_1}', b.instanceId)) === 1, 10_000);
@@ -220,62 +221,3 @@ describe.runIf(haveRedisServer || process.env.CI === 'true')('RedisBroker when R
     }
   });
 });
-
-async function startServer(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const deadline = Date.now() + 5_000;
-  while (!(await ping(port))) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await sleep(20);
-  }
-  return child;
-}
-
-async function stopServer(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(10);
-  }
-}

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailable, uniqueName } from '../../../test/support/services.js';
 import { redisPresenceCluster } from '../../../test/support/redis-contract-clusters.js';
+import { sleep, until } from '../../../test/support/wait.js';
 import { describePresenceContract } from '../../presence/presence-tracker.contract.js';
 import { deleteKeysWithPrefix } from '../redis/connect.js';
 import { RedisPresenceTracker } from './redis-presence-tracker.js';
@@ -80,15 +81,3 @@ describe.runIf(redisAvailable)('RedisPresenceTracker', () => {
     });
   });
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(10);
-  }
-}

@@ -1,12 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePresenceContract } from '../../presence/presence-tracker.contract.js';
 import { redisBrokerCluster, redisPresenceCluster } from '../../../test/support/redis-contract-clusters.js';
+import { canListen, startRedisServer, stopRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
+import { until } from '../../../test/support/wait.js';
 import { describeBrokerContract } from '../../realtime/broker.contract.js';
 import { closeRedis, masters, openRedis, type RedisClient, type RedisConnectionOptions } from './connect.js';
 
@@ -27,14 +25,8 @@ if (!enabled) {
   console.warn('SKIPPED: redis-server / redis-cli are not on PATH; the Redis Cluster suites did not run (set CI=true to make this a failure).');
 }
 
-interface Server {
-  port: number;
-  dir: string;
-  child: ChildProcess;
-}
-
 describe.runIf(enabled)('Redis Cluster (3 masters)', () => {
-  const servers: Server[] = [];
+  const servers: RedisServer[] = [];
   let redis: RedisConnectionOptions;
   let admin: RedisClient;
 
@@ -44,17 +36,22 @@ describe.runIf(enabled)('Redis Cluster (3 masters)', () => {
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
       timeout: 20_000,
     });
-    await waitFor(async () => {
-      const states = await Promise.all(ports.map((p) => run('redis-cli', ['-p', String(p), 'cluster', 'info']).then((r) => r.stdout)));
-      return states.every((s) => s.includes('cluster_state:ok'));
-    }, 15_000);
+    await until(
+      async () => {
+        const states = await Promise.all(ports.map((p) => run('redis-cli', ['-p', String(p), 'cluster', 'info']).then((r) => r.stdout)));
+        return states.every((s) => s.includes('cluster_state:ok'));
+      },
+      15_000,
+      'the Redis Cluster',
+      50,
+    );
     redis = { cluster: ports.map((port) => ({ host: '127.0.0.1', port })) };
     admin = await openRedis(redis, { name: 'test-admin' });
   }, 40_000);
 
   afterAll(async () => {
     if (admin) await closeRedis(admin, 1_000);
-    await Promise.all(servers.map((s) => stop(s)));
+    await Promise.all(servers.map((s) => stopRedisServer(s)));
   }, 10_000);
 
   it('has three masters that share the slots', async () => {
@@ -68,33 +65,10 @@ describe.runIf(enabled)('Redis Cluster (3 masters)', () => {
   describePresenceContract('RedisPresenceTracker on Redis Cluster', (opts) => redisPresenceCluster(redis, admin, opts));
 });
 
-async function startServer(port: number): Promise<Server> {
-  const dir = mkdtempSync(join(tmpdir(), 'confab-redis-cluster-'));
-  const child = spawn('redis-server', [
-    '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '5000',
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir,
-  ], { stdio: 'ignore' });
-  const server = { port, dir, child };
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
-      return ping(port);
-    }, 5_000);
-  } catch (err) {
-    await stop(server);
-    throw err;
-  }
-  return server;
-}
-
-async function stop(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3_000))]);
-  }
-  rmSync(server.dir, { recursive: true, force: true });
+function startServer(port: number): Promise<RedisServer> {
+  return startRedisServer(port, {
+    args: ['--cluster-enabled', 'yes', '--cluster-config-file', '{dir}/nodes.conf', '--cluster-node-timeout', '5000', '--daemonize', 'no'],
+  });
 }
 
 /** Ports whose cluster bus port (port + 10000) is free as well. */
@@ -106,34 +80,4 @@ async function freeClusterPorts(count: number): Promise<number[]> {
     if ((await canListen(port)) && (await canListen(port + 10_000))) ports.push(port);
   }
   return ports;
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (d) => done(d.toString().startsWith('+PONG')));
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the Redis Cluster');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
