@@ -2,6 +2,20 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type net from 'node:net';
+import type { PushPayload } from '@confab/protocol';
+/** The payloads the sender tests push: a coalesced group message and a read. */
+export const SAMPLE_MESSAGE: PushPayload = {
+  type: 'message',
+  channelId: 'ch_general',
+  count: 3,
+  senderId: 'u_alice',
+  senderName: 'Alice',
+  channelName: 'general',
+  preview: 'lunch at noon?',
+  seq: 42,
+};
+export const SAMPLE_READ: PushPayload = { type: 'read', channelId: 'ch_general', seq: 42 };
+
 
 /*
  * Local stand-ins for the APNs and FCM services, on loopback, for the push

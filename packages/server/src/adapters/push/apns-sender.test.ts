@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PushPayload } from '../../push/push-sender.js';
-import { generateP8Key, startApnsService, type ApnsService } from '../../../test/support/push-http2.js';
+import { generateP8Key, startApnsService, type ApnsService, SAMPLE_MESSAGE, SAMPLE_READ } from '../../../test/support/push-http2.js';
 import { ApnsSender } from './apns-sender.js';
 
 const teamId = 'TEAM123456';
@@ -12,17 +11,8 @@ const deviceToken = 'a1b2c3d4'.repeat(8);
 const registration = { kind: 'apns' as const, token: deviceToken };
 const opts = { ttlSeconds: 3600, collapseKey: 'ch_general' };
 
-const message: PushPayload = {
-  type: 'message',
-  channelId: 'ch_general',
-  count: 3,
-  senderId: 'u_alice',
-  senderName: 'Alice',
-  channelName: 'general',
-  preview: 'lunch at noon?',
-  seq: 42,
-};
-const read: PushPayload = { type: 'read', channelId: 'ch_general', seq: 42 };
+const message = SAMPLE_MESSAGE;
+const read = SAMPLE_READ;
 
 describe('ApnsSender', () => {
   const key = generateP8Key();

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PushPayload } from '../../push/push-sender.js';
-import { generateServiceAccountKey, startFcmService, type FcmService } from '../../../test/support/push-http2.js';
+import { generateServiceAccountKey, startFcmService, type FcmService, SAMPLE_MESSAGE, SAMPLE_READ } from '../../../test/support/push-http2.js';
 import { FcmSender, type FcmServiceAccount } from './fcm-sender.js';
 
 const projectId = 'confab-test';
@@ -10,17 +9,8 @@ const clientEmail = 'push@confab-test.iam.gserviceaccount.com';
 const registration = { kind: 'fcm' as const, token: 'fcm-device-token:APA91b-abc_123' };
 const opts = { ttlSeconds: 3600, collapseKey: 'ch_general' };
 
-const message: PushPayload = {
-  type: 'message',
-  channelId: 'ch_general',
-  count: 3,
-  senderId: 'u_alice',
-  senderName: 'Alice',
-  channelName: 'general',
-  preview: 'lunch at noon?',
-  seq: 42,
-};
-const read: PushPayload = { type: 'read', channelId: 'ch_general', seq: 42 };
+const message = SAMPLE_MESSAGE;
+const read = SAMPLE_READ;
 
 describe('FcmSender', () => {
   let key: { privateKeyPem: string; publicKey: crypto.KeyObject };
