@@ -187,7 +187,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
   const receipts = new ReceiptsService(store, members, fanout, {
     flushMs: config.receiptFlushMs,
     onError: (err) => log.error({ err }, 'receipt flush failed'),
-    onChanged: (changes) => push.receiptsChanged(changes),
+    onReads: (changes) => push.channelsRead(changes),
   });
   const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now });
   const presence = new PresenceService(tracker, store, fanout, { now, onError: (err) => log.error({ err }, 'presence update failed') });

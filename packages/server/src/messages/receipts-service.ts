@@ -21,7 +21,7 @@ export class ReceiptsService {
     private readonly store: Store,
     private readonly members: MembershipCache,
     private readonly fanout: Fanout,
-    private readonly opts: { flushMs: number; onError: (err: unknown) => void; onChanged?: (changes: readonly ReceiptChange[]) => void },
+    private readonly opts: { flushMs: number; onError: (err: unknown) => void; onReads?: (changes: readonly ReceiptChange[]) => void },
   ) {}
 
   async report(session: Session, channelId: string, kind: 'delivered' | 'read', seq: number): Promise<void> {
@@ -44,7 +44,12 @@ export class ReceiptsService {
     this.pending = new Map();
     try {
       const changes = await this.store.updateReceipts(updates);
-      this.opts.onChanged?.(changes);
+      if (this.opts.onReads) {
+        // Only rows someone reported reading can have moved a read watermark.
+        const readKeys = new Set(updates.filter((u) => u.readSeq !== undefined).map((u) => `${u.channelId}\u0000${u.userId}`));
+        const reads = changes.filter((c) => readKeys.has(`${c.channelId}\u0000${c.userId}`));
+        if (reads.length > 0) this.opts.onReads(reads);
+      }
       const byChannel = new Map<string, Receipt[]>();
       for (const c of changes) {
         let list = byChannel.get(c.channelId);

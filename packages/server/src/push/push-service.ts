@@ -105,8 +105,8 @@ export class PushService {
     }, this.opts.flushMs);
   }
 
-  /** Watermarks moved (from ReceiptsService): a read clears the user's notifications elsewhere. */
-  receiptsChanged(changes: readonly ReceiptChange[]): void {
+  /** Read watermarks moved (from ReceiptsService): a read clears the user's notifications elsewhere. */
+  channelsRead(changes: readonly ReceiptChange[]): void {
     if (!this.enabled || changes.length === 0) return;
     const reads = changes.map((c) => ({ userId: c.userId, channelId: c.channelId, readSeq: c.readSeq }));
     const at = this.opts.now();
