@@ -136,7 +136,6 @@ async function run(cmd: RunCommand): Promise<void> {
   const pad = 'x'.repeat(Math.max(0, cmd.textBytes - 24));
   const intervalUs = 1e6 / cmd.rate;
   const endUs = cmd.startUs + cmd.durationMs * 1000;
-  let sent = 0;
   let measuredSent = 0;
   let maxLagUs = 0;
   let n = 0;
@@ -156,7 +155,6 @@ async function run(cmd: RunCommand): Promise<void> {
         const id = `${cmd.startUs.toString(36)}-${sender.client}-${n}`;
         pendingAcks.set(id, intended);
         conn.send(sender.room, id, `${intended} ${sender.client} ${pad}`);
-        sent++;
         if (intended >= measureFromUs) measuredSent++;
         maxLagUs = Math.max(maxLagUs, now - intended);
       }
@@ -183,7 +181,6 @@ async function run(cmd: RunCommand): Promise<void> {
     maxLagMs: Math.round(maxLagUs / 1000),
     closed,
   };
-  void sent;
   pendingAcks.clear();
   measureFromUs = Number.POSITIVE_INFINITY;
   reply(report);
