@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase } from './sqlite-driver.js';
 
 /*
  * Schema migrations for SqliteStore. Entry i brings the database from
@@ -125,8 +125,8 @@ export const MIGRATIONS: readonly string[] = [
  * and from two processes opening the same file at once: the version is re-read
  * under the write lock, so a migration another process just applied is skipped.
  */
-export function migrate(db: Database): void {
-  const version = (): number => db.pragma('user_version', { simple: true }) as number;
+export function migrate(db: SqliteDatabase): void {
+  const version = (): number => db.pragma('user_version') as number;
   const current = version();
   if (current > MIGRATIONS.length) {
     throw new Error(
@@ -135,11 +135,11 @@ export function migrate(db: Database): void {
   }
   for (let i = current; i < MIGRATIONS.length; i++) {
     const sql = MIGRATIONS[i]!;
-    db.transaction(() => {
+    db.transaction('immediate', () => {
       if (version() > i) return;
       db.exec(sql);
       // user_version lives in the database header and commits with the transaction.
       db.pragma(`user_version = ${i + 1}`);
-    }).immediate();
+    });
   }
 }

@@ -5,6 +5,7 @@ import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeStoreContract } from '../../store/store.contract.js';
 import type { AppendRequest, ChannelChange } from '../../store/store.js';
+import { openSqlite } from './sqlite-driver.js';
 import { MIGRATIONS, migrate } from './sqlite-migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -135,11 +136,11 @@ describe('SqliteStore on disk', () => {
     await store.close();
     openStore(path);
 
-    const db = new Sqlite(path);
+    const db = openSqlite(path);
     try {
       migrate(db);
       migrate(db);
-      expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(db.pragma('user_version')).toBe(MIGRATIONS.length);
       expect(db.prepare('SELECT count(*) AS n FROM users').get()).toEqual({ n: 1 });
       expect(db.prepare(`SELECT count(*) AS n FROM meta WHERE key = 'version'`).get()).toEqual({ n: 1 });
     } finally {
@@ -150,7 +151,7 @@ describe('SqliteStore on disk', () => {
   it('refuses a database from a newer schema', async () => {
     const path = newPath();
     openStore(path);
-    const db = new Sqlite(path);
+    const db = openSqlite(path);
     try {
       db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
       expect(() => migrate(db)).toThrow(/newer/);

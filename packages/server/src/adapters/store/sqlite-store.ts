@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Sqlite from 'better-sqlite3';
 import type { Message, Role, SyncEntry, SystemEvent } from '@confab/protocol';
 import { AppError } from '../../errors.js';
 import type {
@@ -50,6 +49,7 @@ import {
   type UserRow,
 } from './sql-rows.js';
 import { migrate } from './sqlite-migrations.js';
+import { openSqlite, type SqliteDatabase } from './sqlite-driver.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. Parent directories are created. */
@@ -85,8 +85,9 @@ const NO_BOUND = Number.MAX_SAFE_INTEGER;
 const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
 
 /** Every statement the store runs, prepared once per connection: these are on the hot path. */
-function prepareStatements(db: Sqlite.Database) {
+function prepareStatements(db: SqliteDatabase) {
   const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
+  const pluck = <P extends unknown[], V>(sql: string) => db.preparePluck<P, V>(sql);
   return {
     // accounts
     insertUser: prepare<[string, string, string, string, number, number | null]>(
@@ -157,13 +158,13 @@ function prepareStatements(db: Sqlite.Database) {
     // After a commit grew a channel: every current member gets the channel's
     // new version (RETURNING is the fan-out list) and the sender's watermarks
     // move to their own message, in one pass over the channel's member rows.
-    bumpCurrentAndSender: prepare<[{ version: number; sender: string; seq: number; channel: string }], string>(
+    bumpCurrentAndSender: pluck<[{ version: number; sender: string; seq: number; channel: string }], string>(
       `UPDATE members SET version = @version,
          read_seq = CASE WHEN user_id = @sender AND read_seq < @seq THEN @seq ELSE read_seq END,
          delivered_seq = CASE WHEN user_id = @sender AND delivered_seq < @seq THEN @seq ELSE delivered_seq END
        WHERE channel_id = @channel AND left_seq IS NULL RETURNING user_id`,
-    ).pluck(),
-    takeVersions: prepare<[number], number>(`UPDATE meta SET value = value + ? WHERE key = 'version' RETURNING value`).pluck(),
+    ),
+    takeVersions: pluck<[number], number>(`UPDATE meta SET value = value + ? WHERE key = 'version' RETURNING value`),
     currentMembers: prepare<[string], MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
     ),
@@ -188,12 +189,12 @@ function prepareStatements(db: Sqlite.Database) {
     ),
     // The rows bumped are exactly the members who must learn of the commit,
     // so RETURNING doubles as the fan-out list.
-    bumpCurrent: prepare<[number, string], string>(
+    bumpCurrent: pluck<[number, string], string>(
       `UPDATE members SET version = ? WHERE channel_id = ? AND left_seq IS NULL RETURNING user_id`,
-    ).pluck(),
-    bumpCurrentAndLeaving: prepare<[number, string, number], string>(
+    ),
+    bumpCurrentAndLeaving: pluck<[number, string, number], string>(
       `UPDATE members SET version = ? WHERE channel_id = ? AND (left_seq IS NULL OR left_seq = ?) RETURNING user_id`,
-    ).pluck(),
+    ),
     memberships: prepare<[string], MembershipRow>(
       `SELECT c.id AS c_id, c.kind AS c_kind, c.name AS c_name, c.created_by AS c_created_by,
               c.created_at AS c_created_at, c.last_seq AS c_last_seq, c.member_count AS c_member_count,
@@ -212,12 +213,12 @@ function prepareStatements(db: Sqlite.Database) {
        WHERE m.user_id = ?
        ORDER BY c.last_activity_at DESC, c.id`,
     ),
-    directPeers: prepare<[string], string>(
+    directPeers: pluck<[string], string>(
       `SELECT p.user_id FROM members m
        JOIN channels c ON c.id = m.channel_id AND c.kind = 'direct'
        JOIN members p ON p.channel_id = m.channel_id AND p.user_id <> m.user_id
        WHERE m.user_id = ?`,
-    ).pluck(),
+    ),
 
     // messages
     insertMessage: prepare<[string, number, string, string | null, string, 'text' | 'system', string, string | null, number]>(
@@ -248,9 +249,9 @@ function prepareStatements(db: Sqlite.Database) {
     ),
 
     // push
-    otherHolders: prepare<[string, string, string], string>(
+    otherHolders: pluck<[string, string, string], string>(
       `SELECT device_id FROM push_registrations WHERE kind = ? AND target = ? AND device_id <> ?`,
-    ).pluck(),
+    ),
     deleteRegistrationByTarget: prepare<[string, string]>(`DELETE FROM push_registrations WHERE kind = ? AND target = ?`),
     upsertRegistration: prepare<[string, string, string, string, string | null, string | null, number]>(
       `INSERT INTO push_registrations (device_id, user_id, kind, target, p256dh, auth, created_at)
@@ -281,7 +282,7 @@ function prepareStatements(db: Sqlite.Database) {
        FROM push_jobs j LEFT JOIN push_registrations r ON r.device_id = j.device_id
        WHERE j.due_at <= ? ORDER BY j.due_at LIMIT ?`,
     ),
-    anyDue: prepare<[number], number>(`SELECT 1 FROM push_jobs WHERE due_at <= ? LIMIT 1`).pluck(),
+    anyDue: pluck<[number], number>(`SELECT 1 FROM push_jobs WHERE due_at <= ? LIMIT 1`),
     leaseJob: prepare<[number, string, string]>(`UPDATE push_jobs SET due_at = ? WHERE device_id = ? AND channel_id = ?`),
     jobState: prepare<[string, string], { message_count: number; last_seq: number }>(
       `SELECT message_count, last_seq FROM push_jobs WHERE device_id = ? AND channel_id = ?`,
@@ -306,8 +307,8 @@ function prepareStatements(db: Sqlite.Database) {
     ),
 
     // sync
-    nextVersion: prepare<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value`).pluck(),
-    headVersion: prepare<[], number>(`SELECT value FROM meta WHERE key = 'version'`).pluck(),
+    nextVersion: pluck<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value`),
+    headVersion: pluck<[], number>(`SELECT value FROM meta WHERE key = 'version'`),
     syncRows: prepare<[string, number, number], SyncRow>(
       `SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, m.version, c.last_seq
        FROM members m JOIN channels c ON c.id = m.channel_id
@@ -322,14 +323,15 @@ type Statements = ReturnType<typeof prepareStatements>;
 
 /**
  * The embedded Store: one SQLite file in WAL mode, accessed through
- * better-sqlite3. Every operation is one synchronous transaction, so when the
+ * better-sqlite3 on Node and bun:sqlite on Bun (see sqlite-driver.ts). Every operation is one synchronous transaction, so when the
  * returned promise resolves the transaction has committed (and, with
  * synchronous=FULL, is on disk).
  */
 export class SqliteStore implements Store {
   private readonly q: Statements;
+  private closed = false;
 
-  private constructor(private readonly db: Sqlite.Database) {
+  private constructor(private readonly db: SqliteDatabase) {
     this.q = prepareStatements(db);
   }
 
@@ -337,7 +339,7 @@ export class SqliteStore implements Store {
     if (options.path !== ':memory:') {
       mkdirSync(dirname(options.path), { recursive: true });
     }
-    const db = new Sqlite(options.path);
+    const db = openSqlite(options.path);
     try {
       // busy_timeout first: switching to WAL needs a lock another process may hold.
       db.pragma('busy_timeout = 5000');
@@ -357,12 +359,12 @@ export class SqliteStore implements Store {
 
   /** A write transaction; IMMEDIATE takes the write lock up front instead of upgrading mid-way. */
   private write<R>(fn: () => R): R {
-    return this.db.transaction(fn).immediate();
+    return this.db.transaction('immediate', fn);
   }
 
   /** A read transaction, for reads of several statements that must see one snapshot. */
   private read<R>(fn: () => R): R {
-    return this.db.transaction(fn).deferred();
+    return this.db.transaction('deferred', fn);
   }
 
   /**
@@ -809,7 +811,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
   }
 
   private insertSystemMessage(
