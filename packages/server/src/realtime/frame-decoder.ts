@@ -30,7 +30,10 @@ export function decodeClientFrame(data: string): Decoded {
   };
   const type = obj.type;
   if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(checkers, type)) {
-    return { ok: false, code: 'unknown_frame', message: `Unknown frame type ${JSON.stringify(String(type)).slice(0, 40)}.`, ...correlation };
+    // Only a string type is quoted back: String() of a JSON object can throw
+    // ({"toString":1}) or overflow the stack (deeply nested arrays).
+    const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 40)) : `of JSON type ${type === null ? 'null' : Array.isArray(type) ? 'array' : typeof type}`;
+    return { ok: false, code: 'unknown_frame', message: `Unknown frame type ${shown}.`, ...correlation };
   }
   const checker = checkers[type as keyof typeof checkers];
   if (!checker.Check(value)) {
