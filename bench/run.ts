@@ -19,6 +19,9 @@ import { floorScenario } from './scenarios/floor.js';
  * Options:
  *   --target confab|ws-relay|socketio   what to drive (default confab)
  *   --nodes N        Confab nodes on PostgreSQL + Redis (default 1: embedded SQLite)
+ *   --runtime node|bun   the runtime Confab's server runs on (default node; bun
+ *                    uses Bun's built-in WebSocket server and bun:sqlite; the
+ *                    `bun` binary comes from PATH or CONFAB_BENCH_BUN)
  *   --rates a,b,c    offered messages per second to sweep (direct, groups)
  *   --duration S     seconds per rate, including --warmup (default 8, warm-up 2)
  *   --clients N      connections (idle, reconnect); --pairs N (direct); --groups N (groups)
@@ -30,6 +33,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     target: { type: 'string', default: 'confab' },
+    runtime: { type: 'string', default: 'node' },
     nodes: { type: 'string', default: '1' },
     rates: { type: 'string' },
     duration: { type: 'string', default: '8' },
@@ -45,6 +49,9 @@ const { values, positionals } = parseArgs({
 });
 
 const scenario = positionals[0];
+if (values.runtime !== 'node' && values.runtime !== 'bun') throw new Error(`--runtime must be node or bun, got ${values.runtime}`);
+// The target drivers (and the processes they start) read it from the environment.
+process.env.CONFAB_BENCH_RUNTIME = values.runtime;
 const quick = values.quick;
 const nodes = Number(values.nodes);
 const runs = Number(values.runs);
@@ -127,7 +134,7 @@ async function main(): Promise<void> {
     scenario,
     at: new Date().toISOString(),
     machine: machine(),
-    params: all[0]!.params,
+    params: { ...all[0]!.params, ...(values.target === 'confab' && { runtime: values.runtime }) },
     median: headline,
     runs: all.map((r) => r.result),
   };

@@ -29,10 +29,19 @@ interface Proc {
   stop(): Promise<void>;
 }
 
-function startProcess(env: Record<string, string>): Promise<Proc> {
+/** The server's command line: Node through tsx, or Bun (which runs TypeScript itself) with --runtime bun. */
+function serverCommand(): [string, string[]] {
+  if (process.env.CONFAB_BENCH_RUNTIME === 'bun') {
+    return [process.env.CONFAB_BENCH_BUN ?? 'bun', ['--conditions=@confab/source', 'packages/server/src/main.ts']];
+  }
   // CONFAB_BENCH_PROFILE=<dir> writes a V8 CPU profile of each server process there (read it with bench/profile-summary.ts).
   const profile = process.env.CONFAB_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONFAB_BENCH_PROFILE}`] : [];
-  const child = spawn(process.execPath, [...profile, '--conditions=@confab/source', '--import', 'tsx', 'packages/server/src/main.ts'], {
+  return [process.execPath, [...profile, '--conditions=@confab/source', '--import', 'tsx', 'packages/server/src/main.ts']];
+}
+
+function startProcess(env: Record<string, string>): Promise<Proc> {
+  const [command, args] = serverCommand();
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

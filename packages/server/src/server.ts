@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { CloseCode } from '@confab/protocol';
+import { CloseCode, MAX_MESSAGE_BODY_BYTES } from '@confab/protocol';
 import { AccountsService } from './accounts/accounts-service.js';
 import { MemoryBroker } from './adapters/broker/memory-broker.js';
 import { MemoryPresenceTracker } from './adapters/presence/memory-presence-tracker.js';
@@ -37,7 +37,8 @@ import type { PresenceTracker } from './presence/presence-tracker.js';
 import type { Broker } from './realtime/broker.js';
 import { ConnectionRegistry } from './realtime/connection-registry.js';
 import { Fanout } from './realtime/fanout.js';
-import { WsGateway } from './realtime/ws-gateway.js';
+import { Gateway } from './realtime/gateway.js';
+import { WsTransport } from './adapters/transport/ws-transport.js';
 import type { Store } from './store/store.js';
 
 /** Replaceable collaborators; anything not given is built from the config. */
@@ -48,6 +49,9 @@ export interface Overrides {
   nodeRegistry?: NodeRegistry;
   now?: () => number;
 }
+
+/** The JavaScript runtime this process runs on; it picks the transport and the SQLite driver. */
+export const RUNTIME: 'node' | 'bun' = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
 
 /** How long a node's announcement lives without a refresh (refreshed every third of it). */
 const DISCOVERY_TTL_MS = 6_000;
@@ -191,7 +195,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
   });
   const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now });
   const presence = new PresenceService(tracker, store, fanout, { now, onError: (err) => log.error({ err }, 'presence update failed') });
-  const gateway = new WsGateway({
+  const gateway = new Gateway({
     accounts,
     messages,
     receipts,
@@ -238,6 +242,29 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
   registerRoutes(app, { accounts, channels, messages, presence, discovery, push: pushRegistrations });
   registerWebApp(app, webDir(config));
 
+  /** Bun serves HTTP and WebSocket itself; on Node, ws rides on Fastify's node:http server. */
+  let closeTransport: () => Promise<void> = async () => {};
+  const listen = async (): Promise<number> => {
+    if (RUNTIME === 'bun') {
+      const { serveBun } = await import('./adapters/transport/bun-transport.js');
+      const bun = await serveBun({
+        gateway,
+        app,
+        host: config.host,
+        port: config.port,
+        maxBodyBytes: MAX_MESSAGE_BODY_BYTES,
+        maxOutboundBytes: config.maxOutboundBytes,
+      });
+      closeTransport = () => bun.close();
+      return bun.port;
+    }
+    await app.listen({ host: config.host, port: config.port });
+    const ws = new WsTransport(gateway, log);
+    ws.attach(app.server);
+    closeTransport = async () => ws.close();
+    return (app.server.address() as AddressInfo).port;
+  };
+
   let stopping: Promise<void> | undefined;
 
   return {
@@ -246,10 +273,8 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     },
 
     async start() {
-      await app.listen({ host: config.host, port: config.port });
-      gateway.attach(app.server);
+      const port = await listen();
       ready = true;
-      const { port } = app.server.address() as AddressInfo;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       publicUrl ||= url;
@@ -276,6 +301,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         const closing = Date.now() + 2_000;
         while (registry.size > 0 && Date.now() < closing) await new Promise((r) => setTimeout(r, 10));
         gateway.close();
+        await closeTransport();
         await app.close();
         await discovery.stop();
         await messages.drained();

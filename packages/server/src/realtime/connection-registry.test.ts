@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { OutboundFrame } from './client-socket.js';
 import type { Connection } from './connection.js';
 import { ConnectionRegistry } from './connection-registry.js';
 
 function conn(id: string, userId: string, deviceId: string) {
-  const written: number[] = [];
-  const c = { id, userId, deviceId, sendWire: (wire: Buffer[]) => written.push(wire.reduce((n, b) => n + b.length, 0)) };
+  const written: OutboundFrame[] = [];
+  const c = { id, userId, deviceId, sendFrame: (frame: OutboundFrame) => written.push(frame) };
   return { conn: c as unknown as Connection, written };
 }
 
@@ -29,14 +30,18 @@ describe('ConnectionRegistry', () => {
     expect(r.size).toBe(0);
   });
 
-  it('writes one frame to every connection of the given users, framed once', () => {
+  it('sends one frame object to every connection of the given users', () => {
     const r = new ConnectionRegistry();
     const a = conn('1', 'u', 'd1');
     const b = conn('2', 'u', 'd2');
     const c = conn('3', 'v', 'd3');
     for (const x of [a, b, c]) r.add(x.conn);
     expect(r.deliver(['u', 'v', 'nobody'], Buffer.from('hello'))).toBe(3);
-    // A 5-byte text frame: 2 header bytes + the payload.
-    expect([a.written, b.written, c.written]).toEqual([[7], [7], [7]]);
+    const [frame] = a.written;
+    expect(frame?.payload.toString()).toBe('hello');
+    // The same object for all, so a transport's cached wire form is built once.
+    expect([a.written, b.written, c.written]).toEqual([[frame], [frame], [frame]]);
+    expect(b.written[0]).toBe(frame);
+    expect(c.written[0]).toBe(frame);
   });
 });

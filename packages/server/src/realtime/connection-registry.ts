@@ -1,5 +1,5 @@
 import type { Connection } from './connection.js';
-import { wireFrame } from './encode.js';
+import { OutboundFrame } from './client-socket.js';
 
 /**
  * One connection, or several. Most users and nearly all devices hold exactly
@@ -28,20 +28,20 @@ export class ConnectionRegistry {
     return removeFrom(this.byUser, conn.userId, conn);
   }
 
-  /** Writes one encoded frame to every local connection of these users. */
+  /** Sends one encoded frame to every local connection of these users. */
   deliver(userIds: readonly string[], payload: Buffer): number {
     let written = 0;
-    let wire: Buffer[] | undefined;
+    let frame: OutboundFrame | undefined;
     for (const userId of userIds) {
       const held = this.byUser.get(userId);
       if (!held) continue;
       if (!(held instanceof Set)) {
-        held.sendWire((wire ??= wireFrame(payload)));
+        held.sendFrame((frame ??= new OutboundFrame(payload)));
         written++;
         continue;
       }
       for (const conn of held) {
-        conn.sendWire((wire ??= wireFrame(payload)));
+        conn.sendFrame((frame ??= new OutboundFrame(payload)));
         written++;
       }
     }

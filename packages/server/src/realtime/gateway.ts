@@ -1,5 +1,3 @@
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import {
   AUTH_SUBPROTOCOL_PREFIX,
@@ -7,12 +5,10 @@ import {
   ERROR_CODES,
   MAX_FRAME_BYTES,
   MAX_MESSAGE_CODE_POINTS,
-  PROTOCOL_NAME,
   WS_PATH,
   type ClientFrame,
   type ErrorFrame,
 } from '@confab/protocol';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { AccountsService, Session } from '../accounts/accounts-service.js';
 import type { MessagesService } from '../messages/messages-service.js';
 import type { ReceiptsService } from '../messages/receipts-service.js';
@@ -20,6 +16,7 @@ import type { PresenceService } from '../presence/presence-service.js';
 import type { MembershipCache } from '../channels/membership-cache.js';
 import { AppError, toErrorBody } from '../errors.js';
 import type { Fanout } from './fanout.js';
+import type { ClientSocket, ConnectionEvents } from './client-socket.js';
 import { Connection } from './connection.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { decodeClientFrame } from './frame-decoder.js';
@@ -57,30 +54,36 @@ export interface GatewayDeps {
 const MAX_CONSECUTIVE_ERRORS = 20;
 const TYPING_MIN_INTERVAL_MS = 1_000;
 
+/** The parts of an HTTP upgrade request the gateway decides on. */
+export interface UpgradeRequest {
+  /** The request target's path, without the query. */
+  path: string;
+  /** The Sec-WebSocket-Protocol header as sent. */
+  protocols: string | undefined;
+  authorization: string | undefined;
+}
+
+/** Accept with the session, or refuse with an HTTP status before any WebSocket exists. */
+export type Admission = { ok: true; session: Session } | { ok: false; status: number; reason: string };
+
 /** Reads the bearer token from the offered subprotocols or the Authorization header. */
-function tokenOf(req: IncomingMessage): string | undefined {
-  const offered = req.headers['sec-websocket-protocol'];
-  if (offered) {
-    for (const p of offered.split(',')) {
+function tokenOf(req: UpgradeRequest): string | undefined {
+  if (req.protocols) {
+    for (const p of req.protocols.split(',')) {
       const proto = p.trim();
       if (proto.startsWith(AUTH_SUBPROTOCOL_PREFIX)) return proto.slice(AUTH_SUBPROTOCOL_PREFIX.length);
     }
   }
-  const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  if (req.authorization?.startsWith('Bearer ')) return req.authorization.slice(7).trim();
   return undefined;
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
 /**
- * The WebSocket transport. It authenticates during the HTTP upgrade, before
- * any per-connection state exists, then turns frames into service calls.
+ * The realtime core of every connection, whatever transport carries it
+ * (`adapters/transport`): admission during the HTTP upgrade, before any
+ * per-connection state exists; then frames turned into service calls.
  */
-export class WsGateway {
-  private readonly wss: WebSocketServer;
+export class Gateway {
   private readonly sweeper: NodeJS.Timeout;
   private accepting = true;
   private readonly lastTyping = new WeakMap<Connection, Map<string, number>>();
@@ -88,75 +91,61 @@ export class WsGateway {
   private readonly routed = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: GatewayDeps) {
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: MAX_FRAME_BYTES,
-      perMessageDeflate: false,
-      clientTracking: false,
-      // Echo only the version protocol; the auth "protocol" is never echoed.
-      handleProtocols: (protocols) => (protocols.has(PROTOCOL_NAME) ? PROTOCOL_NAME : false),
-    });
     const interval = Math.max(50, Math.min(1_000, Math.floor(deps.config.presenceTimeoutMs / 4)));
     this.sweeper = setInterval(() => this.sweep(), interval);
     this.sweeper.unref();
   }
 
-  attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.upgrade(req, socket, head);
-    });
-  }
-
-  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== WS_PATH) return refuse(socket, 404, 'Not Found');
-    if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
+  /** Decides an upgrade request: the path, whether the node takes connections, and the session. */
+  async admit(req: UpgradeRequest): Promise<Admission> {
+    if (req.path !== WS_PATH) return { ok: false, status: 404, reason: 'Not Found' };
+    if (!this.accepting) return { ok: false, status: 503, reason: 'Service Unavailable' };
     let session: Session | null;
     try {
       session = await this.deps.accounts.authenticate(tokenOf(req));
     } catch (err) {
       this.deps.log.error({ err }, 'authentication failed');
-      return refuse(socket, 503, 'Service Unavailable');
+      return { ok: false, status: 503, reason: 'Service Unavailable' };
     }
-    if (!session) return refuse(socket, 401, 'Unauthorized');
-    if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, session));
+    return session ? { ok: true, session } : { ok: false, status: 401, reason: 'Unauthorized' };
   }
 
-  private open(ws: WebSocket, session: Session): void {
+  /** Starts serving an accepted socket; the transport reports its frames and end through the result. */
+  open(socket: ClientSocket, session: Session): ConnectionEvents {
     const { config, registry, metrics, now } = this.deps;
-    const conn = new Connection(randomUUID(), session, ws, config.maxOutboundBytes, now(), (bytes) => metrics.bytesWritten(bytes));
+    const conn = new Connection(randomUUID(), session, socket, config.maxOutboundBytes, now(), (bytes) => metrics.bytesWritten(bytes));
     const firstOfUser = registry.add(conn);
     metrics.connectionOpened();
     let errors = 0;
 
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      conn.lastSeenAt = now();
-      if (isBinary) return this.fail(conn, { code: 'bad_request', message: 'Frames are JSON text.' }, ++errors);
-      const decoded = decodeClientFrame(data.toString());
-      if (!decoded.ok) {
-        const { ok: _ok, ...rest } = decoded;
-        return this.fail(conn, rest, ++errors);
-      }
-      errors = 0;
-      this.handle(conn, decoded.frame).catch((err) => {
-        const frame = decoded.frame;
-        const body = toErrorBody(err);
-        if (body.code === 'internal') this.deps.log.error({ err, type: frame.type }, 'frame handler failed');
-        conn.send({ type: 'error', ...body, ...(frame.type === 'send' && { id: frame.id }), ...('ref' in frame && frame.ref !== undefined && { ref: frame.ref }) });
-      });
-    });
-    ws.on('error', (err) => this.deps.log.warn({ err: err.message, userId: conn.userId }, 'websocket error'));
-    ws.on('close', () => {
-      conn.closed = true;
-      if (registry.remove(conn)) {
-        this.routed.delete(conn.userId);
-        this.deps.routing.removeLocalUser(conn.userId);
-      }
-      metrics.connectionClosed();
-      this.deps.presence.disconnected(conn.userId, conn.id, conn.lastSeenAt).catch((err) => this.deps.log.error({ err }, 'presence disconnect failed'));
-    });
+    const events: ConnectionEvents = {
+      message: (data, isBinary) => {
+        conn.lastSeenAt = now();
+        if (isBinary) return this.fail(conn, { code: 'bad_request', message: 'Frames are JSON text.' }, ++errors);
+        const decoded = decodeClientFrame(typeof data === 'string' ? data : data.toString());
+        if (!decoded.ok) {
+          const { ok: _ok, ...rest } = decoded;
+          return this.fail(conn, rest, ++errors);
+        }
+        errors = 0;
+        this.handle(conn, decoded.frame).catch((err) => {
+          const frame = decoded.frame;
+          const body = toErrorBody(err);
+          if (body.code === 'internal') this.deps.log.error({ err, type: frame.type }, 'frame handler failed');
+          conn.send({ type: 'error', ...body, ...(frame.type === 'send' && { id: frame.id }), ...('ref' in frame && frame.ref !== undefined && { ref: frame.ref }) });
+        });
+      },
+      closed: () => {
+        if (!registry.all.has(conn)) return; // reported twice
+        conn.closed = true;
+        if (registry.remove(conn)) {
+          this.routed.delete(conn.userId);
+          this.deps.routing.removeLocalUser(conn.userId);
+        }
+        metrics.connectionClosed();
+        this.deps.presence.disconnected(conn.userId, conn.id, conn.lastSeenAt).catch((err) => this.deps.log.error({ err }, 'presence disconnect failed'));
+      },
+    };
 
     // Welcome (after which the client syncs) only once deliveries for this
     // user are routed here: nothing committed after the sync can be missed.
@@ -169,6 +158,7 @@ export class WsGateway {
         conn.close(CloseCode.SERVICE_RESTART, 'routing unavailable');
       },
     );
+    return events;
   }
 
   private welcome(conn: Connection): void {
@@ -251,6 +241,5 @@ export class WsGateway {
 
   close(): void {
     clearInterval(this.sweeper);
-    this.wss.close();
   }
 }
