@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   invalid_credentials: { status: 401, retryable: false, description: 'Username or password is wrong.' },
   forbidden: { status: 403, retryable: false, description: 'Your role in the channel does not allow this action.' },
   not_member: { status: 403, retryable: false, description: 'You are not a member of this channel (or no longer are).' },
+  blocked: { status: 403, retryable: false, description: 'One of you has blocked the other: no direct messages between you.' },
   push_unsupported: { status: 400, retryable: false, description: 'This server does not send pushes through that service, or the Web Push endpoint is not at a known push service.' },
   user_not_found: { status: 404, retryable: false, description: 'No user has this id.' },
   channel_not_found: { status: 404, retryable: false, description: 'No channel has this id.' },
@@ -27,7 +28,7 @@ export const ERROR_CODES = {
   idempotency_conflict: { status: 409, retryable: false, description: 'This client id was already used by this device for a different message; the original is kept.' },
   not_allowed_in_direct: { status: 409, retryable: false, description: 'Direct (1:1) channels have exactly two members; membership cannot change.' },
   already_member: { status: 409, retryable: false, description: 'The user is already a member of the channel.' },
-  rate_limited: { status: 429, retryable: true, description: 'Too many requests; retry after a pause.' },
+  rate_limited: { status: 429, retryable: true, description: 'Too many requests; retry after `retryAfterMs`.' },
   unavailable: { status: 503, retryable: true, description: 'The server is shutting down or its storage is unavailable; retry.' },
   internal: { status: 500, retryable: true, description: 'An unexpected server error; retry later.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; description: string }>;
@@ -43,4 +44,6 @@ export interface ErrorBody {
   code: ErrorCode;
   message: string;
   retryable: boolean;
+  /** With `rate_limited`: how long to wait, in ms, before the same request can succeed. */
+  retryAfterMs?: number;
 }

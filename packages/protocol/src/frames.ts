@@ -87,6 +87,8 @@ export interface ErrorFrame {
   id?: string;
   /** The `ref` of the failing frame, when it had one. */
   ref?: string;
+  /** With `rate_limited`: how long to wait, in ms, before resending. */
+  retryAfterMs?: number;
 }
 export interface MessageFrame {
   type: 'message';

@@ -231,6 +231,8 @@ export function describeStoreContract(
         expect(again).toStrictEqual({ created: false, channel: first.channel });
         const same = await store.getOrCreateDirect('c_3', a!, b!, now());
         expect(same).toStrictEqual({ created: false, channel: first.channel });
+        expect(await store.findDirect(b!, a!)).toStrictEqual(first.channel);
+        expect(await store.findDirect(a!, 'u_nobody')).toBeNull();
         expect(await store.getChannel('c_2')).toBeNull();
         expect(await store.getChannel('c_1')).toStrictEqual(first.channel);
 
@@ -1204,6 +1206,97 @@ export function describeStoreContract(
         expect(due.map((j) => [j.deviceId, j.count, j.notifiedSeq])).toEqual([['d_b1', 0, s1]]);
         await store.settlePushJob(due[0]!, { kind: 'done', nextDueAt: at + 9_000 });
         expect(await jobs()).toEqual([]);
+      });
+    });
+
+    // --- passwords ------------------------------------------------------------
+
+    describe('setPassword', () => {
+      it('replaces the hash and revokes every other live device with its pushes, keeping the given one', async () => {
+        await users('alice', 'bob');
+        for (const [id, user] of [['d_1', 'u_alice'], ['d_2', 'u_alice'], ['d_3', 'u_alice'], ['d_b', 'u_bob']] as const) {
+          await store.createDevice(deviceRecord(id, user), `hash-${id}`);
+        }
+        await store.revokeDevice('u_alice', 'd_3', now());
+        await store.setPushRegistration('d_2', { kind: 'apns', token: 'aa02' }, now());
+        await store.setPushRegistration('d_b', { kind: 'apns', token: 'bb01' }, now());
+
+        expect(await store.setPassword('u_alice', 'new-hash', 'd_1', now())).toEqual(['d_2']);
+        expect((await store.getUser('u_alice'))?.passwordHash).toBe('new-hash');
+        expect((await store.listDevices('u_alice')).map((d) => d.id)).toEqual(['d_1']);
+        expect(await store.findDeviceByTokenHash('hash-d_2')).toBeNull();
+        expect(await store.findDeviceByTokenHash('hash-d_1')).not.toBeNull();
+        expect(await store.getPushRegistration('d_2')).toBeNull();
+        // Nobody else is touched.
+        expect((await store.getUser('u_bob'))?.passwordHash).toBe('hash-of-bob');
+        expect(await store.getPushRegistration('d_b')).toEqual({ kind: 'apns', token: 'bb01' });
+        expect(await store.setPassword('u_alice', 'newer-hash', 'd_1', now())).toEqual([]);
+      });
+    });
+
+    // --- blocks ---------------------------------------------------------------
+
+    describe('blocks', () => {
+      it('blocks, lists newest first, lifts; blocking again keeps the first time', async () => {
+        const [a, b, c] = await users('alice', 'bob', 'carol');
+        const t1 = now();
+        await store.block(a!, b!, t1);
+        const t2 = now();
+        await store.block(a!, c!, t2);
+        await store.block(a!, b!, now());
+        expect(await store.listBlocks(a!)).toEqual([{ userId: c, blockedAt: t2 }, { userId: b, blockedAt: t1 }]);
+        expect(await store.listBlocks(b!)).toEqual([]);
+        expect(await store.isBlockedBetween(a!, b!)).toBe(true);
+        expect(await store.isBlockedBetween(b!, a!)).toBe(true);
+        expect(await store.isBlockedBetween(b!, c!)).toBe(false);
+        expect((await store.blockRelations(a!)).sort()).toEqual([b, c]);
+        expect(await store.blockRelations(b!)).toEqual([a]);
+
+        expect(await store.unblock(a!, b!)).toBe(true);
+        expect(await store.unblock(a!, b!)).toBe(false);
+        expect(await store.isBlockedBetween(a!, b!)).toBe(false);
+        expect(await store.listBlocks(a!)).toEqual([{ userId: c, blockedAt: t2 }]);
+      });
+
+      it('refuses new sends in a direct channel either way while a block stands; groups are unaffected', async () => {
+        const [a, b, c] = await users('alice', 'bob', 'carol');
+        await store.getOrCreateDirect('c_ab', a!, b!, now());
+        await store.getOrCreateDirect('c_ac', a!, c!, now());
+        await group('c_g', a!, [b!]);
+        const before = await send('c_ab', b!, 'before');
+        await store.block(a!, b!, now());
+
+        const { results, recipients } = await store.appendMessages(
+          [req('c_ab', b!, 'after'), req('c_ab', a!, 'mine'), req('c_ab', b!, 'before'), req('c_ac', a!, 'other'), req('c_g', b!, 'group'), req('c_ab', c!, 'stranger')],
+          now(),
+        );
+        expect(results.map((r) => (r.ok ? [r.message.channelId, r.message.seq, r.duplicate] : r.code))).toEqual([
+          'blocked',
+          'blocked',
+          // A send committed before the block still gets its original ack.
+          ['c_ab', before.seq, true],
+          ['c_ac', 1, false],
+          ['c_g', 2, false],
+          'not_member',
+        ]);
+        expect([...recipients.keys()].sort()).toEqual(['c_ac', 'c_g']);
+        expect(seqs((await store.getMessages('c_ab', { limit: 10 })).messages)).toEqual([1]);
+
+        await store.unblock(a!, b!);
+        expect((await send('c_ab', b!, 'again')).seq).toBe(2);
+      });
+
+      it('finds contacts: users sharing a current channel, without a block either way', async () => {
+        const [a, b, c, d, e, f] = await users('alice', 'bob', 'carol', 'dave', 'erin', 'frank');
+        await store.getOrCreateDirect('c_ab', a!, b!, now());
+        await group('c_g', a!, [c!, d!, e!]);
+        await group('c_other', f!, [b!]);
+        await store.changeChannel('c_g', change(a!, { remove: [d!] }, 'member_removed'), now());
+        await store.block(e!, a!, now());
+        expect((await store.contactsAmong(a!, [a!, b!, c!, d!, e!, f!, 'u_nobody'])).sort()).toEqual([b, c]);
+        expect(await store.contactsAmong(d!, [a!, c!])).toEqual([]);
+        expect((await store.contactsAmong(b!, [a!, f!])).sort()).toEqual([a, f]);
+        expect(await store.contactsAmong(a!, [])).toEqual([]);
       });
     });
 

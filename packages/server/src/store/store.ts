@@ -125,7 +125,7 @@ export interface AppendRequest {
 
 export type AppendResult =
   | { ok: true; message: Message; duplicate: boolean }
-  | { ok: false; code: 'not_member' | 'channel_not_found' | 'idempotency_conflict' };
+  | { ok: false; code: 'not_member' | 'channel_not_found' | 'idempotency_conflict' | 'blocked' };
 
 export interface AppendBatchResult {
   /** One per request, same order. */
@@ -238,6 +238,30 @@ export interface Store {
   /** Revokes one of the user's devices; false when the user has no such live device. */
   revokeDevice(userId: string, deviceId: string, at: number): Promise<boolean>;
   touchDevice(deviceId: string, at: number): Promise<void>;
+  /**
+   * Replaces the user's password hash and, in the same transaction, revokes
+   * every other live device of the user (with their push registrations and
+   * pending pushes). Returns the ids of the devices revoked.
+   */
+  setPassword(userId: string, passwordHash: string, keepDeviceId: string, at: number): Promise<string[]>;
+
+  // --- blocks ---------------------------------------------------------------
+  /** `blockerId` blocks `blockedId`; blocking again keeps the first time. */
+  block(blockerId: string, blockedId: string, at: number): Promise<void>;
+  /** Lifts the block; false when there was none. */
+  unblock(blockerId: string, blockedId: string): Promise<boolean>;
+  /** The users `blockerId` blocked, newest first. */
+  listBlocks(blockerId: string): Promise<{ userId: string; blockedAt: number }[]>;
+  /** Whether either user has blocked the other. */
+  isBlockedBetween(userA: string, userB: string): Promise<boolean>;
+  /** Users who blocked `userId` or whom `userId` blocked. */
+  blockRelations(userId: string): Promise<string[]>;
+  /**
+   * The users among `candidates` who are current members of at least one
+   * channel of which `userId` is a current member, and who have no block
+   * with `userId` either way (`userId` itself is not included).
+   */
+  contactsAmong(userId: string, candidates: readonly string[]): Promise<string[]>;
 
   // --- push registrations -------------------------------------------------
   /**
@@ -263,6 +287,8 @@ export interface Store {
     userB: string,
     createdAt: number,
   ): Promise<{ channel: ChannelRecord; created: boolean }>;
+  /** The direct channel of this pair, or null when they have none. */
+  findDirect(userA: string, userB: string): Promise<ChannelRecord | null>;
   /** Creates the channel, its members and its `created` system message (seq 1) atomically. */
   createGroup(group: NewGroup): Promise<ChannelChangeResult>;
   getChannel(channelId: string): Promise<ChannelRecord | null>;
@@ -298,8 +324,9 @@ export interface Store {
    * repeat with the same text returns the original message with
    * duplicate=true (even if the sender has since left) and a repeat with other
    * text is refused with idempotency_conflict; a new send needs the sender to
-   * be a current member. A send also moves the sender's read and
-   * delivered watermarks to its seq.
+   * be a current member, and in a direct channel it is refused with `blocked`
+   * while either member has blocked the other. A send also moves the
+   * sender's read and delivered watermarks to its seq.
    *
    * With `push`, the same transaction records a push job for every device
    * with a push registration of every other current member who has not muted

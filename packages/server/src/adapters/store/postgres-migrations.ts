@@ -122,6 +122,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX push_jobs_due ON push_jobs (due_at) WHERE due_at IS NOT NULL;
   CREATE INDEX push_jobs_by_user ON push_jobs (user_id, channel_id);
   `,
+  `
+  -- Blocks between users: a direct channel between two users either of whom
+  -- blocked the other takes no new messages.
+  CREATE TABLE blocks (
+    blocker_id text COLLATE "C" NOT NULL REFERENCES users(id),
+    blocked_id text COLLATE "C" NOT NULL REFERENCES users(id),
+    created_at bigint NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+  );
+  -- "Who blocked me" (presence is not shown to them).
+  CREATE INDEX blocks_by_blocked ON blocks (blocked_id, blocker_id);
+  `,
 ];
 
 /** Schema names are plain lower-case identifiers, so they never need quoting anywhere. */

@@ -113,7 +113,7 @@ interface SyncRow {
 
 
 /** One request of an append batch with what the database already knows about it. */
-type SendLookupRow = { [K in keyof MessageRow]: MessageRow[K] | null } & { i: number; is_member: boolean; member_left_seq: number | null };
+type SendLookupRow = { [K in keyof MessageRow]: MessageRow[K] | null } & { i: number; is_member: boolean; member_left_seq: number | null; blocked: boolean };
 
 const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
 const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
@@ -234,10 +234,18 @@ const SQL = {
   insertSystemMessage: `INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
     VALUES ($1, $2, $3, NULL, $4, 'system', $5, $6, $7)`,
   // For each request of a batch (by position): the message already stored
-  // under its send key, and the sender's membership.
+  // under its send key, the sender's membership, and whether it is a direct
+  // channel between two users either of whom blocked the other.
   lookupSends: `SELECT k.i::integer AS i,
            g.channel_id, g.seq, g.sender_id, g.client_id, g.kind, g.text, g.system, g.created_at,
-           mb.user_id IS NOT NULL AS is_member, mb.left_seq AS member_left_seq
+           mb.user_id IS NOT NULL AS is_member, mb.left_seq AS member_left_seq,
+           EXISTS (
+             SELECT 1 FROM channels ch
+             JOIN members p ON p.channel_id = ch.id
+             JOIN members q ON q.channel_id = ch.id AND q.user_id <> p.user_id
+             JOIN blocks b ON b.blocker_id = p.user_id AND b.blocked_id = q.user_id
+             WHERE ch.id = k.channel_id AND ch.kind = 'direct'
+           ) AS blocked
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(channel_id, device_id, client_id, sender_id, i)
     LEFT JOIN messages g ON g.channel_id = k.channel_id AND g.sender_device_id = k.device_id AND g.client_id = k.client_id
     LEFT JOIN members mb ON mb.channel_id = k.channel_id AND mb.user_id = k.sender_id`,
@@ -284,6 +292,26 @@ const SQL = {
     ) r ON true
     WHERE h.key = 'version'
     ORDER BY r.version`,
+
+  // passwords: the user row, then the other devices (the order revokeDevice takes them in).
+  setPasswordHash: `UPDATE users SET password_hash = $1 WHERE id = $2`,
+  revokeOtherDevices: `UPDATE devices SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL RETURNING id`,
+  deleteRegistrations: `DELETE FROM push_registrations WHERE device_id = ANY($1::text[])`,
+  deleteDevicesJobs: `DELETE FROM push_jobs WHERE device_id = ANY($1::text[])`,
+
+  // blocks
+  insertBlock: `INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (blocker_id, blocked_id) DO NOTHING`,
+  deleteBlock: `DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2`,
+  blocksBy: `SELECT blocked_id, created_at FROM blocks WHERE blocker_id = $1 ORDER BY created_at DESC, blocked_id`,
+  blockedBetween: `SELECT 1 FROM blocks WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1) LIMIT 1`,
+  blockRelations: `SELECT blocked_id AS user_id FROM blocks WHERE blocker_id = $1 UNION SELECT blocker_id FROM blocks WHERE blocked_id = $1`,
+  // For each channel the user is a current member of, the candidates who are too.
+  contactsAmong: `SELECT DISTINCT o.user_id
+    FROM members me
+    JOIN members o ON o.channel_id = me.channel_id AND o.left_seq IS NULL AND o.user_id <> me.user_id
+    WHERE me.user_id = $1 AND me.left_seq IS NULL AND o.user_id = ANY($2::text[])
+      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = o.user_id)
+      AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.user_id AND b.blocked_id = me.user_id)`,
 
   // receipts
   // Lock order 2: the member rows of a receipt batch, sorted.
@@ -654,6 +682,48 @@ export class PostgresStore implements Store {
     await this.run(Q.touchDevice, [at, deviceId]);
   }
 
+  async setPassword(userId: string, passwordHash: string, keepDeviceId: string, at: number): Promise<string[]> {
+    return this.transaction(async (c) => {
+      await c.query(bind(Q.setPasswordHash, [passwordHash, userId]));
+      const revoked = (await c.query<{ id: string }>(bind(Q.revokeOtherDevices, [at, userId, keepDeviceId]))).rows.map((r) => r.id).sort();
+      if (revoked.length > 0) {
+        await c.query(bind(Q.deleteRegistrations, [revoked]));
+        await c.query(bind(Q.deleteDevicesJobs, [revoked]));
+      }
+      return revoked;
+    });
+  }
+
+  // --- blocks ---------------------------------------------------------------
+
+  async block(blockerId: string, blockedId: string, at: number): Promise<void> {
+    await this.run(Q.insertBlock, [blockerId, blockedId, at]);
+  }
+
+  async unblock(blockerId: string, blockedId: string): Promise<boolean> {
+    return ((await this.run(Q.deleteBlock, [blockerId, blockedId])).rowCount ?? 0) > 0;
+  }
+
+  async listBlocks(blockerId: string): Promise<{ userId: string; blockedAt: number }[]> {
+    const { rows } = await this.run<{ blocked_id: string; created_at: number }>(Q.blocksBy, [blockerId]);
+    return rows.map((r) => ({ userId: r.blocked_id, blockedAt: r.created_at }));
+  }
+
+  async isBlockedBetween(userA: string, userB: string): Promise<boolean> {
+    return ((await this.run(Q.blockedBetween, [userA, userB])).rowCount ?? 0) > 0;
+  }
+
+  async blockRelations(userId: string): Promise<string[]> {
+    const { rows } = await this.run<{ user_id: string }>(Q.blockRelations, [userId]);
+    return rows.map((r) => r.user_id);
+  }
+
+  async contactsAmong(userId: string, candidates: readonly string[]): Promise<string[]> {
+    if (candidates.length === 0) return [];
+    const { rows } = await this.run<{ user_id: string }>(Q.contactsAmong, [userId, [...candidates]]);
+    return rows.map((r) => r.user_id);
+  }
+
   // --- channels -------------------------------------------------------------
 
   async getOrCreateDirect(
@@ -678,6 +748,11 @@ export class PostgresStore implements Store {
       await c.query(bind(Q.insertFounders, [id, createdAt, [userA, userB], ['member', 'member'], [0, 0]]));
       return { channel: toChannel(inserted.rows[0]), created: true };
     });
+  }
+
+  async findDirect(userA: string, userB: string): Promise<ChannelRecord | null> {
+    const { rows } = await this.run<ChannelRow>(Q.channelByDirectKey, [JSON.stringify(userA < userB ? [userA, userB] : [userB, userA])]);
+    return rows[0] ? toChannel(rows[0]) : null;
   }
 
   async createGroup(group: NewGroup): Promise<ChannelChangeResult> {
@@ -829,6 +904,10 @@ export class PostgresStore implements Store {
         }
         if (!row?.is_member || row.member_left_seq !== null) {
           results.push({ ok: false, code: 'not_member' });
+          return;
+        }
+        if (row.blocked) {
+          results.push({ ok: false, code: 'blocked' });
           return;
         }
         const seq = ++head.lastSeq;

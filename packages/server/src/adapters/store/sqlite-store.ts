@@ -150,8 +150,14 @@ function prepareStatements(db: SqliteDatabase) {
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND user_id = ?`,
     ),
     // The send path's first look at a channel: its head and the sender's membership in one probe.
-    headAndSender: prepare<[string, string], { last_seq: number; is_member: number; left_seq: number | null }>(
-      `SELECT c.last_seq, m.user_id IS NOT NULL AS is_member, m.left_seq
+    // A direct channel between two users either of whom blocked the other is `blocked`.
+    headAndSender: prepare<[string, string], { last_seq: number; is_member: number; left_seq: number | null; blocked: number }>(
+      `SELECT c.last_seq, m.user_id IS NOT NULL AS is_member, m.left_seq,
+              c.kind = 'direct' AND EXISTS (
+                SELECT 1 FROM members p
+                JOIN members q ON q.channel_id = p.channel_id AND q.user_id <> p.user_id
+                JOIN blocks b ON b.blocker_id = p.user_id AND b.blocked_id = q.user_id
+                WHERE p.channel_id = c.id) AS blocked
        FROM channels c LEFT JOIN members m ON m.channel_id = c.id AND m.user_id = ?
        WHERE c.id = ?`,
     ),
@@ -315,6 +321,37 @@ function prepareStatements(db: SqliteDatabase) {
        WHERE m.user_id = ? AND m.version > ?
        ORDER BY m.version
        LIMIT ?`,
+    ),
+
+    // passwords
+    setPasswordHash: prepare<[string, string]>(`UPDATE users SET password_hash = ? WHERE id = ?`),
+    otherLiveDevices: pluck<[string, string], string>(
+      `SELECT id FROM devices WHERE user_id = ? AND id <> ? AND revoked_at IS NULL ORDER BY id`,
+    ),
+
+    // blocks
+    insertBlock: prepare<[string, string, number]>(
+      `INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES (?, ?, ?) ON CONFLICT (blocker_id, blocked_id) DO NOTHING`,
+    ),
+    deleteBlock: prepare<[string, string]>(`DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?`),
+    blocksBy: prepare<[string], { blocked_id: string; created_at: number }>(
+      `SELECT blocked_id, created_at FROM blocks WHERE blocker_id = ? ORDER BY created_at DESC, blocked_id`,
+    ),
+    blockedBetween: pluck<[string, string, string, string], number>(
+      `SELECT 1 FROM blocks WHERE (blocker_id = ? AND blocked_id = ?) OR (blocker_id = ? AND blocked_id = ?) LIMIT 1`,
+    ),
+    blockRelations: pluck<[string, string], string>(
+      `SELECT blocked_id FROM blocks WHERE blocker_id = ? UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?`,
+    ),
+    // For each channel the user is a current member of, the candidates who are too.
+    contactsAmong: pluck<[string, string], string>(
+      `SELECT DISTINCT o.user_id
+       FROM members me
+       JOIN members o ON o.channel_id = me.channel_id AND o.left_seq IS NULL AND o.user_id <> me.user_id
+       WHERE me.user_id = ? AND me.left_seq IS NULL
+         AND o.user_id IN (SELECT value FROM json_each(?))
+         AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = o.user_id)
+         AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.user_id AND b.blocked_id = me.user_id)`,
     ),
   };
 }
@@ -489,6 +526,46 @@ export class SqliteStore implements Store {
     this.q.touchDevice.run(at, deviceId);
   }
 
+  async setPassword(userId: string, passwordHash: string, keepDeviceId: string, at: number): Promise<string[]> {
+    return this.write(() => {
+      this.q.setPasswordHash.run(passwordHash, userId);
+      const others = this.q.otherLiveDevices.all(userId, keepDeviceId);
+      for (const deviceId of others) {
+        this.q.revokeDevice.run(at, deviceId, userId);
+        this.q.deleteRegistration.run(deviceId);
+        this.q.deleteDeviceJobs.run(deviceId);
+      }
+      return others;
+    });
+  }
+
+  // --- blocks ---------------------------------------------------------------
+
+  async block(blockerId: string, blockedId: string, at: number): Promise<void> {
+    this.q.insertBlock.run(blockerId, blockedId, at);
+  }
+
+  async unblock(blockerId: string, blockedId: string): Promise<boolean> {
+    return this.q.deleteBlock.run(blockerId, blockedId).changes > 0;
+  }
+
+  async listBlocks(blockerId: string): Promise<{ userId: string; blockedAt: number }[]> {
+    return this.q.blocksBy.all(blockerId).map((r) => ({ userId: r.blocked_id, blockedAt: r.created_at }));
+  }
+
+  async isBlockedBetween(userA: string, userB: string): Promise<boolean> {
+    return this.q.blockedBetween.get(userA, userB, userB, userA) !== undefined;
+  }
+
+  async blockRelations(userId: string): Promise<string[]> {
+    return this.q.blockRelations.all(userId, userId);
+  }
+
+  async contactsAmong(userId: string, candidates: readonly string[]): Promise<string[]> {
+    if (candidates.length === 0) return [];
+    return this.q.contactsAmong.all(userId, JSON.stringify(candidates));
+  }
+
   // --- channels -------------------------------------------------------------
 
   async getOrCreateDirect(
@@ -510,6 +587,11 @@ export class SqliteStore implements Store {
       this.q.insertMember.run(id, userB, 'member', createdAt, 1, version, 0, 0);
       return { channel: toChannel(this.q.channelById.get(id)!), created: true };
     });
+  }
+
+  async findDirect(userA: string, userB: string): Promise<ChannelRecord | null> {
+    const row = this.q.channelByDirectKey.get(JSON.stringify(userA < userB ? [userA, userB] : [userB, userA]));
+    return row ? toChannel(row) : null;
   }
 
   async createGroup(group: NewGroup): Promise<ChannelChangeResult> {
@@ -608,7 +690,7 @@ export class SqliteStore implements Store {
   async appendMessages(requests: readonly AppendRequest[], at: number, push?: PushPolicy): Promise<AppendBatchResult> {
     return this.write(() => {
       // Per channel seen in this batch: its running last_seq (null: no such channel).
-      const heads = new Map<string, { lastSeq: number; grew: boolean } | null>();
+      const heads = new Map<string, { lastSeq: number; grew: boolean; blocked: boolean } | null>();
       // Per (channel, sender): the seq the sender's watermarks move to, applied once at the end.
       const senders = new Map<string, { channelId: string; senderId: string; seq: number }>();
       // Membership of (channel, sender) pairs already looked at in this batch.
@@ -620,7 +702,7 @@ export class SqliteStore implements Store {
         let head = heads.get(req.channelId);
         if (head === undefined) {
           const row = this.q.headAndSender.get(req.senderId, req.channelId);
-          head = row ? { lastSeq: row.last_seq, grew: false } : null;
+          head = row ? { lastSeq: row.last_seq, grew: false, blocked: row.blocked === 1 } : null;
           heads.set(req.channelId, head);
           if (row) membership.set(memberKey, row.is_member === 1 && row.left_seq === null);
         }
@@ -639,7 +721,7 @@ export class SqliteStore implements Store {
         // unique index turns into nothing for a repeat (also one within this
         // batch); only then is the original read.
         const seq = head.lastSeq + 1;
-        if (isMember && this.q.insertSend.run(req.channelId, seq, req.senderId, req.senderDeviceId, req.clientId, req.text, at).changes === 1) {
+        if (isMember && !head.blocked && this.q.insertSend.run(req.channelId, seq, req.senderId, req.senderDeviceId, req.clientId, req.text, at).changes === 1) {
           head.lastSeq = seq;
           head.grew = true;
           if (push) {
@@ -661,11 +743,11 @@ export class SqliteStore implements Store {
               : { ok: false, code: 'idempotency_conflict' },
           );
         } else {
-          results.push({ ok: false, code: 'not_member' });
+          results.push({ ok: false, code: isMember ? 'blocked' : 'not_member' });
         }
       }
 
-      const grown = [...heads].filter((entry): entry is [string, { lastSeq: number; grew: boolean }] => entry[1]?.grew === true);
+      const grown = [...heads].filter((entry): entry is [string, { lastSeq: number; grew: boolean; blocked: boolean }] => entry[1]?.grew === true);
       const recipients = new Map<string, string[]>();
       if (grown.length === 0) return { results, recipients };
       // One version per grown channel (a user's rows in two channels of one
