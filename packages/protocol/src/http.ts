@@ -50,6 +50,19 @@ export const UpdateProfileBody = Type.Object(
 );
 export type UpdateProfileBody = Static<typeof UpdateProfileBody>;
 
+/**
+ * `PUT /v1/me/password`. The new password follows the sign-up rules
+ * (`invalid_password`); every other device of the account is logged out.
+ */
+export const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
+    newPassword: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
+  },
+  { additionalProperties: false },
+);
+export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
+
 export const UserSearchQuery = Type.Object({
   prefix: Type.String({ minLength: 1, maxLength: 32 }),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USER_SEARCH_RESULTS })),
@@ -151,6 +164,15 @@ export interface UserResponse {
 }
 export interface UsersResponse {
   users: User[];
+}
+/** One user I blocked (`GET /v1/blocks`). */
+export interface BlockedUser {
+  user: User;
+  blockedAt: number;
+}
+export interface BlocksResponse {
+  /** Newest block first. */
+  blocks: BlockedUser[];
 }
 export interface DevicesResponse {
   devices: Device[];

@@ -1,5 +1,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAX_MESSAGE_CODE_POINTS } from '@confab/protocol';
+
+/** The UTF-8 size of the largest legal message text (4 bytes per code point at most). */
+const MAX_MESSAGE_UTF8_BYTES = MAX_MESSAGE_CODE_POINTS * 4;
 
 /*
  * The one configuration schema. Every setting has an environment variable, a
@@ -53,6 +57,34 @@ export const SETTINGS = {
   nodeId: setting({ env: 'NODE_ID', kind: 'string', default: '', description: 'This node\'s name in the cluster. Empty: a random id per start.' }),
   publicUrl: setting({ env: 'PUBLIC_URL', kind: 'string', default: '', description: 'The base URL clients use to reach this node directly (handed out by discovery). Empty: derived from HOST and the listening port.' }),
   trustProxy: setting({ env: 'TRUST_PROXY', kind: 'bool', default: false, description: 'Trust X-Forwarded-* headers from a reverse proxy.' }),
+
+  // --- abuse limits (docs/security.md explains each default) ---
+  sendMessagesPerSecond: setting({
+    env: 'SEND_MESSAGES_PER_SECOND', kind: 'int', default: 10, min: 0, max: 1_000_000,
+    description: 'Messages one device may send per second, sustained, over WebSocket and HTTP together; more are refused with `rate_limited` and a retry-after. Counted per node (a device sends through the node it is connected to). 0 turns the limit off.',
+  }),
+  sendMessagesBurst: setting({ env: 'SEND_MESSAGES_BURST', kind: 'int', default: 100, min: 1, max: 1_000_000, description: 'Messages one device may send at once before SEND_MESSAGES_PER_SECOND applies (e.g. its outbox after a while offline).' }),
+  sendBytesPerSecond: setting({
+    env: 'SEND_BYTES_PER_SECOND', kind: 'int', default: 100_000, min: 0, max: 1_000_000_000,
+    description: 'Bytes of message text (UTF-8) one device may send per second, sustained, counted like SEND_MESSAGES_PER_SECOND. 0 turns the limit off.',
+  }),
+  sendBytesBurst: setting({
+    env: 'SEND_BYTES_BURST', kind: 'int', default: 2_000_000, min: MAX_MESSAGE_UTF8_BYTES, max: 1_000_000_000,
+    description: 'Bytes of message text one device may send at once; at least the largest legal message (400,000 bytes).',
+  }),
+  loginFailuresPerAccount: setting({
+    env: 'LOGIN_FAILURES_PER_ACCOUNT', kind: 'int', default: 10, min: 0, max: 1_000_000,
+    description: 'Failed logins (and wrong current passwords on a password change) per username per LOGIN_FAILURE_WINDOW_MS, refilled evenly over the window; past it, attempts are refused with `rate_limited` (HTTP 429, Retry-After). Cluster-wide. 0 turns the limit off.',
+  }),
+  loginFailuresPerAddress: setting({
+    env: 'LOGIN_FAILURES_PER_ADDRESS', kind: 'int', default: 50, min: 0, max: 1_000_000,
+    description: 'The same per client address (behind a reverse proxy, set TRUST_PROXY). 0 turns the limit off.',
+  }),
+  loginFailureWindowMs: setting({ env: 'LOGIN_FAILURE_WINDOW_MS', kind: 'int', default: 900_000, min: 1_000, max: 86_400_000, description: 'The window of the two login limits above.' }),
+  groupOpsPerMinute: setting({
+    env: 'GROUP_OPS_PER_MINUTE', kind: 'int', default: 30, min: 0, max: 1_000_000,
+    description: 'Group operations (create, add or remove members, rename, change roles) one user may make per minute, cluster-wide; more are refused with `rate_limited`. Leaving is never limited. 0 turns the limit off.',
+  }),
 
   // --- push notifications ---
   webPush: setting({ env: 'WEB_PUSH', kind: 'bool', default: true, description: 'Send Web Push notifications to browsers that subscribe (VAPID, RFC 8291/8292).' }),

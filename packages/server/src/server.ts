@@ -7,6 +7,9 @@ import { CloseCode, MAX_MESSAGE_BODY_BYTES } from '@confab/protocol';
 import { AccountsService } from './accounts/accounts-service.js';
 import { MemoryBroker } from './adapters/broker/memory-broker.js';
 import { MemoryPresenceTracker } from './adapters/presence/memory-presence-tracker.js';
+import { MemoryRateLimiter } from './adapters/limits/memory-rate-limiter.js';
+import { RedisRateLimiter } from './adapters/limits/redis-rate-limiter.js';
+import { AbuseLimits } from './limits/abuse-limits.js';
 import { PostgresStore } from './adapters/store/postgres-store.js';
 import { SqliteStore } from './adapters/store/sqlite-store.js';
 import { MemoryNodeRegistry } from './adapters/discovery/memory-node-registry.js';
@@ -153,6 +156,18 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     overrides.nodeRegistry ??
     (redis ? await RedisNodeRegistry.open({ redis, keyPrefix: config.redisKeyPrefix, nodeId, onError: onRedisError('discovery') }) : new MemoryNodeRegistry(now));
 
+  const rateLimiter = redis
+    ? await RedisRateLimiter.open({ redis, keyPrefix: config.redisKeyPrefix, onError: onRedisError('limits') })
+    : new MemoryRateLimiter();
+  const limits = new AbuseLimits(rateLimiter, {
+    loginFailuresPerAccount: config.loginFailuresPerAccount,
+    loginFailuresPerAddress: config.loginFailuresPerAddress,
+    loginFailureWindowMs: config.loginFailureWindowMs,
+    groupOpsPerMinute: config.groupOpsPerMinute,
+    now,
+    onError: (err) => log.warn({ err }, 'rate limiter unavailable; request let through'),
+  });
+
   const pushSenders = openPushSenders(config);
   const metrics = createMetrics();
   const fanout = new Fanout(broker);
@@ -163,6 +178,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     scryptLog2N: config.scryptCost,
     now,
     onDeviceRevoked: (userId, deviceId) => fanout.deviceRevoked(userId, deviceId),
+    limits,
   });
   const push = new PushService(store, {
     senders: pushSenders.senders,
@@ -187,13 +203,19 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     now,
     metrics: metrics.messages,
     pushPolicy: (at) => push.policy(at),
+    limits: {
+      messagesPerSecond: config.sendMessagesPerSecond,
+      messagesBurst: config.sendMessagesBurst,
+      bytesPerSecond: config.sendBytesPerSecond,
+      bytesBurst: config.sendBytesBurst,
+    },
   });
   const receipts = new ReceiptsService(store, members, fanout, {
     flushMs: config.receiptFlushMs,
     onError: (err) => log.error({ err }, 'receipt flush failed'),
     onReads: (changes) => push.channelsRead(changes),
   });
-  const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now });
+  const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now, limits });
   const presence = new PresenceService(tracker, store, fanout, { now, onError: (err) => log.error({ err }, 'presence update failed') });
   const gateway = new Gateway({
     accounts,
@@ -309,6 +331,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         await push.stop();
         pushSenders.close();
         await tracker.close();
+        await rateLimiter.close();
         await broker.close();
         await nodeRegistry.close();
         await store.close();

@@ -4,10 +4,12 @@ import {
   MIN_PASSWORD_LENGTH,
   USERNAME_PATTERN,
   countCodePoints,
+  type BlockedUser,
   type Device,
   type User,
 } from '@confab/protocol';
 import { AppError } from '../errors.js';
+import type { AbuseLimits } from '../limits/abuse-limits.js';
 import { newId } from '../ids.js';
 import type { DeviceRecord, Store, UserRecord } from '../store/store.js';
 import { hashPassword, verifyPassword } from './password.js';
@@ -20,6 +22,11 @@ export interface Session {
 
 /** Closes a device's live sockets on every node when it is logged out. */
 export type DeviceRevoked = (userId: string, deviceId: string) => void;
+
+/** Who is asking, as far as the transport knows (for per-address limits). */
+export interface Client {
+  address?: string;
+}
 
 const USERNAME = new RegExp(USERNAME_PATTERN);
 
@@ -38,6 +45,10 @@ export function normalizeDisplayName(name: string): string {
   return trimmed;
 }
 
+function checkNewPassword(password: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) throw new AppError('invalid_password');
+}
+
 export class AccountsService {
   // A hash computed once so that logins for unknown usernames cost as much as
   // real ones and do not reveal which usernames exist by their timing.
@@ -45,15 +56,13 @@ export class AccountsService {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { scryptLog2N: number; now: () => number; onDeviceRevoked: DeviceRevoked },
+    private readonly opts: { scryptLog2N: number; now: () => number; onDeviceRevoked: DeviceRevoked; limits?: AbuseLimits },
   ) {}
 
   async signUp(input: { username: string; password: string; displayName: string }): Promise<UserRecord> {
     const username = input.username.trim().toLowerCase();
     if (!USERNAME.test(username)) throw new AppError('invalid_username');
-    if (input.password.length < MIN_PASSWORD_LENGTH || input.password.length > MAX_PASSWORD_LENGTH) {
-      throw new AppError('invalid_password');
-    }
+    checkNewPassword(input.password);
     const displayName = normalizeDisplayName(input.displayName);
     if (await this.store.getUserByUsername(username)) throw new AppError('username_taken');
     const user: UserRecord = {
@@ -68,14 +77,17 @@ export class AccountsService {
     return user;
   }
 
-  async login(input: { username: string; password: string; deviceName?: string; platform?: string }): Promise<{ token: string; session: Session }> {
-    const user = await this.store.getUserByUsername(input.username.trim().toLowerCase());
-    if (!user) {
-      this.dummyHash ??= hashPassword('confab-dummy-password', this.opts.scryptLog2N);
-      await verifyPassword(input.password, await this.dummyHash);
-      throw new AppError('invalid_credentials');
-    }
-    if (!(await verifyPassword(input.password, user.passwordHash))) throw new AppError('invalid_credentials');
+  async login(input: { username: string; password: string; deviceName?: string; platform?: string }, client: Client = {}): Promise<{ token: string; session: Session }> {
+    const username = input.username.trim().toLowerCase();
+    const user = await this.checkPassword(username, client, async () => {
+      const found = await this.store.getUserByUsername(username);
+      if (!found) {
+        this.dummyHash ??= hashPassword('confab-dummy-password', this.opts.scryptLog2N);
+        await verifyPassword(input.password, await this.dummyHash);
+        return null;
+      }
+      return (await verifyPassword(input.password, found.passwordHash)) ? found : null;
+    });
     const now = this.opts.now();
     const device: DeviceRecord = {
       id: newId('d'),
@@ -87,7 +99,50 @@ export class AccountsService {
     };
     const token = newToken();
     await this.store.createDevice(device, hashToken(token));
+    // A password change that committed while this login checked the old
+    // password must not leave a session behind: look again, now that the
+    // device exists (a change committing later revokes it).
+    const current = await this.store.getUser(user.id);
+    if (current?.passwordHash !== user.passwordHash) {
+      await this.store.revokeDevice(user.id, device.id, this.opts.now());
+      throw new AppError('invalid_credentials');
+    }
     return { token, session: { user, device } };
+  }
+
+  /**
+   * Changes the password and logs out every other device of the account
+   * (their sockets close on every node); this device stays logged in. A wrong
+   * current password counts as a failed login.
+   */
+  async changePassword(session: Session, input: { currentPassword: string; newPassword: string }, client: Client = {}): Promise<void> {
+    checkNewPassword(input.newPassword);
+    const user = await this.checkPassword(session.user.username, client, async () => {
+      const found = await this.store.getUser(session.user.id);
+      return found && (await verifyPassword(input.currentPassword, found.passwordHash)) ? found : null;
+    });
+    const hash = await hashPassword(input.newPassword, this.opts.scryptLog2N);
+    const revoked = await this.store.setPassword(user.id, hash, session.device.id, this.opts.now());
+    for (const deviceId of revoked) this.opts.onDeviceRevoked(user.id, deviceId);
+  }
+
+  /**
+   * Runs a password check under the failed-login limits: refused with
+   * `rate_limited` while they are used up; only a wrong password (`verify`
+   * resolving null) keeps its cost.
+   */
+  private async checkPassword(username: string, client: Client, verify: () => Promise<UserRecord | null>): Promise<UserRecord> {
+    const attempt = await this.opts.limits?.passwordAttempt(username, client.address);
+    let user: UserRecord | null;
+    try {
+      user = await verify();
+    } catch (err) {
+      await attempt?.refund();
+      throw err;
+    }
+    if (!user) throw new AppError('invalid_credentials');
+    await attempt?.refund();
+    return user;
   }
 
   /** The session behind a bearer token, or null for a malformed, unknown or revoked one. */
@@ -117,6 +172,28 @@ export class AccountsService {
     const p = prefix.trim().toLowerCase();
     if (p.length === 0) return [];
     return this.store.searchUsers(p, limit);
+  }
+
+  // --- blocks -----------------------------------------------------------------
+
+  /** Blocks a user: no direct messages either way, and neither sees the other's presence. */
+  async block(session: Session, userId: string): Promise<void> {
+    if (userId === session.user.id) throw new AppError('bad_request', 'You cannot block yourself.');
+    if (!(await this.store.getUser(userId))) throw new AppError('user_not_found');
+    await this.store.block(session.user.id, userId, this.opts.now());
+  }
+
+  async unblock(session: Session, userId: string): Promise<void> {
+    await this.store.unblock(session.user.id, userId);
+  }
+
+  async listBlocks(session: Session): Promise<BlockedUser[]> {
+    const blocks = await this.store.listBlocks(session.user.id);
+    const users = new Map((await this.store.getUsers(blocks.map((b) => b.userId))).map((u) => [u.id, u]));
+    return blocks.flatMap((b) => {
+      const user = users.get(b.userId);
+      return user ? [{ user: toUser(user), blockedAt: b.blockedAt }] : [];
+    });
   }
 
   async updateProfile(session: Session, displayName: string): Promise<UserRecord> {

@@ -8,6 +8,7 @@ import {
 import { toUser, type Session } from '../accounts/accounts-service.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
+import type { AbuseLimits } from '../limits/abuse-limits.js';
 import type { Fanout } from '../realtime/fanout.js';
 import type { ChannelChange, ChannelChangeResult, ChannelRecord, ChannelState, MemberRecord, MembershipView, Store, UserRecord } from '../store/store.js';
 import { decideAdd, decideLeave, decideRemove, decideRename, decideSetRole, type Names } from './channel-rules.js';
@@ -25,13 +26,19 @@ export class ChannelsService {
     private readonly store: Store,
     private readonly members: MembershipCache,
     private readonly fanout: Fanout,
-    private readonly opts: { maxGroupMembers: number; now: () => number },
+    private readonly opts: { maxGroupMembers: number; now: () => number; limits?: AbuseLimits },
   ) {}
 
   async openDirect(session: Session, peerId: string): Promise<{ channel: ChannelDetail; created: boolean }> {
     if (peerId === session.user.id) throw new AppError('bad_request', 'A direct channel needs another user.');
     const peer = await this.store.getUser(peerId);
     if (!peer) throw new AppError('user_not_found');
+    // A block stops new conversations; an existing one can still be opened (and read).
+    if (await this.store.isBlockedBetween(session.user.id, peerId)) {
+      const existing = await this.store.findDirect(session.user.id, peerId);
+      if (!existing) throw new AppError('blocked');
+      return { channel: await this.detail(session, existing.id), created: false };
+    }
     const { channel, created } = await this.store.getOrCreateDirect(newId('c'), session.user.id, peerId, this.opts.now());
     return { channel: await this.detail(session, channel.id), created };
   }
@@ -46,6 +53,7 @@ export class ChannelsService {
 
   async createGroup(session: Session, name: string, memberIds: readonly string[]): Promise<ChannelDetail> {
     const groupName = normalizeGroupName(name);
+    await this.opts.limits?.groupOperation(session.user.id);
     const others = [...new Set(memberIds)].filter((id) => id !== session.user.id);
     if (others.length + 1 > this.opts.maxGroupMembers) {
       throw new AppError('group_full', `A group has at most ${this.opts.maxGroupMembers} members.`);
@@ -70,12 +78,14 @@ export class ChannelsService {
 
   async rename(session: Session, channelId: string, name: string): Promise<ChannelDetail> {
     const groupName = normalizeGroupName(name);
+    await this.opts.limits?.groupOperation(session.user.id);
     const names = await this.namesOf([session.user.id]);
     await this.change(channelId, (s) => decideRename(s, session.user.id, groupName, names));
     return this.detail(session, channelId);
   }
 
   async addMembers(session: Session, channelId: string, userIds: readonly string[]): Promise<ChannelDetail> {
+    await this.opts.limits?.groupOperation(session.user.id);
     const users = await this.requireUsers([...new Set(userIds)]);
     const names: Names = new Map([[session.user.id, session.user.displayName], ...users.map((u) => [u.id, u.displayName] as const)]);
     await this.change(channelId, (s) => decideAdd(s, session.user.id, userIds, this.opts.maxGroupMembers, names));
@@ -83,6 +93,8 @@ export class ChannelsService {
   }
 
   async removeMember(session: Session, channelId: string, userId: string): Promise<ChannelDetail | null> {
+    // Leaving is never limited: anyone must always be able to get out.
+    if (userId !== session.user.id) await this.opts.limits?.groupOperation(session.user.id);
     const names = await this.namesOf([session.user.id, userId]);
     await this.change(channelId, (s) => decideRemove(s, session.user.id, userId, names));
     return userId === session.user.id ? null : this.detail(session, channelId);
@@ -94,6 +106,7 @@ export class ChannelsService {
   }
 
   async setRole(session: Session, channelId: string, userId: string, role: 'admin' | 'member'): Promise<ChannelDetail> {
+    await this.opts.limits?.groupOperation(session.user.id);
     const names = await this.namesOf([session.user.id, userId]);
     await this.change(channelId, (s) => decideSetRole(s, session.user.id, userId, role, names));
     return this.detail(session, channelId);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import { MAX_SMALL_BODY_BYTES, type ErrorBody } from '@confab/protocol';
 import { AppError, toErrorBody } from '../errors.js';
@@ -25,12 +26,28 @@ export function createHttpApp(opts: HttpOptions): FastifyInstance {
 
   app.setValidatorCompiler(typeboxValidatorCompiler);
 
+  // JSON bodies must be UTF-8 (RFC 8259). Decoding would silently turn broken
+  // bytes into U+FFFD and store text the client never sent; refuse instead.
+  // `__proto__` and `constructor.prototype` keys stay refused, as by default.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(Object.assign(new Error('The body is not valid UTF-8.'), { statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(request, bytes.toString('utf8'), done);
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let body: ErrorBody;
     let status: number;
     if (error instanceof AppError) {
       body = toErrorBody(error);
       status = error.status;
+      // RFC 9110 Retry-After is in whole seconds; the body has the milliseconds.
+      if (error.retryAfterMs !== undefined) void reply.header('Retry-After', String(Math.ceil(error.retryAfterMs / 1000)));
     } else if (error.validation || error.code === 'FST_ERR_VALIDATION') {
       body = { code: 'bad_request', message: error.message, retryable: false };
       status = 400;

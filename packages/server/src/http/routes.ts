@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   AddMembersBody,
+  ChangePasswordBody,
   CreateGroupBody,
   HistoryQuery,
   LoginBody,
@@ -17,6 +18,7 @@ import {
   SyncQuery,
   UpdateProfileBody,
   UserSearchQuery,
+  type BlocksResponse,
   type ChannelResponse,
   type ConnectResponse,
   type ChannelsResponse,
@@ -67,7 +69,7 @@ export function registerRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
 
   app.post<{ Body: LoginBody }>('/v1/sessions', { schema: { body: LoginBody } }, async (req, reply) => {
-    const { token, session } = await accounts.login(req.body);
+    const { token, session } = await accounts.login(req.body, { address: req.ip });
     const body: SessionResponse = { token, user: toUser(session.user), device: toDevice(session.device, session.device.id) };
     return reply.status(201).send(body);
   });
@@ -97,6 +99,24 @@ function registerAuthenticated(scope: FastifyInstance, d: RouteDeps): void {
   scope.patch<{ Body: UpdateProfileBody }>('/v1/me', { schema: { body: UpdateProfileBody } }, async (req): Promise<UserResponse> => {
     const session = sessionOf(req);
     return { user: toUser(await accounts.updateProfile(session, req.body.displayName)) };
+  });
+
+  scope.put<{ Body: ChangePasswordBody }>('/v1/me/password', { schema: { body: ChangePasswordBody } }, async (req, reply) => {
+    await accounts.changePassword(sessionOf(req), req.body, { address: req.ip });
+    return reply.status(204).send();
+  });
+
+  // --- blocks -------------------------------------------------------------------
+  scope.get('/v1/blocks', async (req): Promise<BlocksResponse> => ({ blocks: await accounts.listBlocks(sessionOf(req)) }));
+
+  scope.put<P<{ userId: string }>>('/v1/blocks/:userId', { schema: { params: UserParams } }, async (req, reply) => {
+    await accounts.block(sessionOf(req), req.params.userId);
+    return reply.status(204).send();
+  });
+
+  scope.delete<P<{ userId: string }>>('/v1/blocks/:userId', { schema: { params: UserParams } }, async (req, reply) => {
+    await accounts.unblock(sessionOf(req), req.params.userId);
+    return reply.status(204).send();
   });
 
   scope.get('/v1/devices', async (req): Promise<DevicesResponse> => ({ devices: await accounts.listDevices(sessionOf(req)) }));
@@ -212,7 +232,6 @@ function registerAuthenticated(scope: FastifyInstance, d: RouteDeps): void {
 
   // --- presence -------------------------------------------------------------------
   scope.post<{ Body: PresenceQueryBody }>('/v1/presence/query', { schema: { body: PresenceQueryBody } }, async (req): Promise<PresenceResponse> => {
-    sessionOf(req);
-    return { presence: await presence.query(req.body.userIds) };
+    return { presence: await presence.query(sessionOf(req).user.id, req.body.userIds) };
   });
 }

@@ -12,6 +12,7 @@ import { AppError } from '../errors.js';
 import type { Fanout } from '../realtime/fanout.js';
 import type { AppendBatchResult, AppendRequest, PushPolicy, Store } from '../store/store.js';
 import { SendBatcher } from './send-batcher.js';
+import { SendLimiter, type SendLimits } from './send-limiter.js';
 
 export interface MessagesMetrics {
   committed(count: number): void;
@@ -20,12 +21,23 @@ export interface MessagesMetrics {
 
 export class MessagesService {
   private readonly batcher: SendBatcher;
+  private readonly limiter: SendLimiter | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly store: Store,
     fanout: Fanout,
-    opts: { maxBatch: number; now: () => number; metrics: MessagesMetrics; pushPolicy?: (at: number) => PushPolicy | undefined },
+    opts: {
+      maxBatch: number;
+      now: () => number;
+      metrics: MessagesMetrics;
+      pushPolicy?: (at: number) => PushPolicy | undefined;
+      /** Per-device send limits (both transports); none when absent. */
+      limits?: SendLimits;
+    },
   ) {
+    this.now = opts.now;
+    this.limiter = opts.limits && new SendLimiter(opts.limits);
     this.batcher = new SendBatcher(store, {
       maxBatch: opts.maxBatch,
       now: opts.now,
@@ -48,6 +60,8 @@ export class MessagesService {
   async send(session: Session, channelId: string, clientId: string, text: string): Promise<SendResponse> {
     const refusal = checkMessageText(text);
     if (refusal) throw new AppError(refusal);
+    // Here rather than in a transport, so WebSocket and HTTP sends share one allowance per device.
+    this.limiter?.take(session.device.id, Buffer.byteLength(text, 'utf8'), this.now());
     const result = await this.batcher.submit({
       channelId,
       senderId: session.user.id,

@@ -5,8 +5,10 @@ import type { PresenceTracker } from './presence-tracker.js';
 
 /**
  * Online / offline / last seen. A change is pushed only to the user's 1:1
- * peers (the people who show this user's dot); anyone else asks with query(),
- * which is how group member lists get presence without fan-out to every group.
+ * peers (the people who show this user's dot); other contacts ask with
+ * query(), which is how group member lists get presence without fan-out to
+ * every group. Presence is shown only between users who share a channel and
+ * have not blocked each other: a stranger cannot watch when someone is online.
  */
 export class PresenceService {
   constructor(
@@ -45,16 +47,22 @@ export class PresenceService {
     await this.announce({ userId, online: false, lastSeen });
   }
 
-  async query(userIds: readonly string[]): Promise<Presence[]> {
-    const unique = [...new Set(userIds)];
+  /** Presence of the asker and of those of `userIds` who are their contacts; anyone else is left out, as unknown ids are. */
+  async query(askerId: string, userIds: readonly string[]): Promise<Presence[]> {
+    const wanted = [...new Set(userIds)];
+    const others = wanted.filter((id) => id !== askerId);
+    const visible = new Set(await this.store.contactsAmong(askerId, others));
+    const unique = wanted.filter((id) => id === askerId || visible.has(id));
+    if (unique.length === 0) return [];
     const [online, users] = await Promise.all([this.tracker.online(unique), this.store.getUsers(unique)]);
     return users.map((u) => ({ userId: u.id, online: online.has(u.id), lastSeen: u.lastSeen }));
   }
 
   private async announce(presence: Presence): Promise<void> {
     try {
-      const peers = await this.store.listDirectPeers(presence.userId);
-      this.fanout.presence(presence, peers);
+      const [peers, blocks] = await Promise.all([this.store.listDirectPeers(presence.userId), this.store.blockRelations(presence.userId)]);
+      const hidden = new Set(blocks);
+      this.fanout.presence(presence, hidden.size === 0 ? peers : peers.filter((id) => !hidden.has(id)));
     } catch (err) {
       this.opts.onError(err);
     }

@@ -62,15 +62,17 @@ describe('presence', () => {
     }
   });
 
-  it('anyone can query a list of users; unknown ids are left out', async () => {
-    const a = await newUser(srv.url, 'qa');
-    const b = await newUser(srv.url, 'qb');
+  it('answers a query about oneself and one\'s contacts (people sharing a channel); strangers and unknown ids are left out', async () => {
+    const [a, b, stranger] = [await newUser(srv.url, 'qa'), await newUser(srv.url, 'qb'), await newUser(srv.url, 'qc')];
+    await http(srv.url, 'POST', '/v1/channels', { token: a.token, body: { name: 'Q', memberIds: [b.user.id] } });
     const sb = await RawSocket.open(srv.url, b.token);
-    const res = await presenceOf(a.token, [a.user.id, b.user.id, 'u_unknown']);
-    expect(res).toHaveLength(2);
+    const ss = await RawSocket.open(srv.url, stranger.token);
+    const res = await presenceOf(a.token, [a.user.id, b.user.id, stranger.user.id, 'u_unknown']);
+    expect(res.map((p: { userId: string }) => p.userId).sort()).toEqual([a.user.id, b.user.id].sort());
     expect(res.find((p: { userId: string }) => p.userId === b.user.id).online).toBe(true);
     expect(res.find((p: { userId: string }) => p.userId === a.user.id)).toMatchObject({ online: false, lastSeen: null });
-    await sb.close();
+    expect(await presenceOf(stranger.token, [a.user.id, b.user.id])).toEqual([]);
+    await Promise.all([sb.close(), ss.close()]);
   });
 
   it('sends typing indicators live to the other members only, and stores nothing', async () => {

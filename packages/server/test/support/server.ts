@@ -23,6 +23,9 @@ export function testConfig(over: Partial<Config> = {}, dataDir = mkdtempSync(joi
     sqliteSynchronous: 'normal',
     receiptFlushMs: 20,
     shutdownGraceMs: 200,
+    // Suites blast hundreds of messages from one device; the send limits have their own tests.
+    sendMessagesPerSecond: 0,
+    sendBytesPerSecond: 0,
     ...backendConfig(dataDir),
     ...over,
   });
