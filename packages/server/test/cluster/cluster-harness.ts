@@ -15,15 +15,17 @@ export interface Cluster {
 
 /**
  * Real server processes sharing one PostgreSQL schema and one Redis key
- * prefix that no other test uses; both are removed at the end.
+ * prefix that no other test uses; both are removed at the end. `services`
+ * points them at other instances than the shared ones (e.g. private ones a
+ * fault test stops and restarts).
  */
-export async function startCluster(count: number, extra: Record<string, string> = {}): Promise<Cluster> {
+export async function startCluster(count: number, extra: Record<string, string> = {}, services: { postgresUrl: string; redisUrl: string } = { postgresUrl: POSTGRES_URL, redisUrl: REDIS_URL }): Promise<Cluster> {
   const schema = uniqueName('confab_cluster');
   const prefix = `${uniqueName('confab-cluster')}:`;
   const base = {
-    DATABASE_URL: POSTGRES_URL,
+    DATABASE_URL: services.postgresUrl,
     DATABASE_SCHEMA: schema,
-    REDIS_URL,
+    REDIS_URL: services.redisUrl,
     REDIS_KEY_PREFIX: prefix,
     HEARTBEAT_MS: '500',
     PRESENCE_TIMEOUT_MS: '2000',
@@ -54,11 +56,11 @@ export async function startCluster(count: number, extra: Record<string, string> 
           await n.exited;
         }),
       );
-      const db = new pg.Client({ connectionString: POSTGRES_URL });
+      const db = new pg.Client({ connectionString: services.postgresUrl });
       await db.connect();
       await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
       await db.end();
-      const redis = new Redis(REDIS_URL);
+      const redis = new Redis(services.redisUrl);
       await deleteKeysWithPrefix(redis, prefix);
       await redis.quit();
     },

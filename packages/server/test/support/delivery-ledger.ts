@@ -52,6 +52,9 @@ interface Sent {
   clientId: string;
   text: string;
   ack?: SendAck;
+  /** When the ack arrived (Date.now()). */
+  ackedAt?: number;
+  sentAt: number;
   error?: unknown;
   done: Promise<void>;
 }
@@ -77,10 +80,11 @@ export class Ledger {
   /** Sends through the device's client with a client id chosen here, and records the outcome. */
   send(device: Device, channelId: string, text: string): void {
     const clientId = randomUUID();
-    const entry = { device, channelId, clientId, text } as Sent;
+    const entry = { device, channelId, clientId, text, sentAt: Date.now() } as Sent;
     entry.done = device.client.send(channelId, text, { clientId }).then(
       (ack) => {
         entry.ack = ack;
+        entry.ackedAt = Date.now();
         this.acked++;
       },
       (err: unknown) => {
@@ -92,8 +96,20 @@ export class Ledger {
 
   /** Records a send acknowledged outside the SDK (e.g. on a raw socket). */
   recordAck(device: Device, channelId: string, clientId: string, text: string, ack: SendAck): void {
-    this.sent.push({ device, channelId, clientId, text, ack, done: Promise.resolve() });
+    this.sent.push({ device, channelId, clientId, text, ack, ackedAt: Date.now(), sentAt: Date.now(), done: Promise.resolve() });
     this.acked++;
+  }
+
+  /** Acks that arrived within [from, to). */
+  acksBetween(from: number, to: number): number {
+    return this.sent.filter((s) => s.ackedAt !== undefined && s.ackedAt >= from && s.ackedAt < to).length;
+  }
+
+  /** Sends made within [from, to) and, of those acknowledged, the longest wait for the ack. */
+  sendsBetween(from: number, to: number): { count: number; acked: number; longestWaitMs: number } {
+    const made = this.sent.filter((s) => s.sentAt >= from && s.sentAt < to);
+    const waits = made.filter((s) => s.ackedAt !== undefined).map((s) => s.ackedAt! - s.sentAt);
+    return { count: made.length, acked: waits.length, longestWaitMs: Math.max(0, ...waits) };
   }
 
   channels(): string[] {
@@ -161,7 +177,14 @@ export class Ledger {
       const ids = new Set(order);
       const storedOrder = history.filter((m) => ids.has(m.clientId)).map((m) => m.clientId);
       const at = order.findIndex((id, i) => storedOrder[i] !== id);
-      if (at >= 0) add(`${device.name}'s sends are stored out of order from its send #${at} on`);
+      if (at >= 0) {
+        const expected = mine.find((s) => s.clientId === order[at])!;
+        const instead = mine.find((s) => s.clientId === storedOrder[at])!;
+        add(
+          `${device.name}'s sends are stored out of order from its send #${at} on: "${instead.text}" (seq ${instead.ack!.seq}) is stored before "${expected.text}" (seq ${expected.ack!.seq}), ` +
+            `sent ${instead.sentAt - expected.sentAt} ms after it`,
+        );
+      }
     }
     return problems;
   }
