@@ -81,7 +81,6 @@ interface Device {
   index: number;
   user: number;
   userId: string;
-  deviceId: string;
   token: string;
   url: string;
   node: number;
@@ -180,7 +179,7 @@ export async function runSchedule(s: Schedule, opts: RunOptions): Promise<void> 
         } else {
           session = await login(url, username, password, `device ${d}`);
         }
-        devices.push({ index, user: u, userId: session.user.id, deviceId: session.device.id, token: session.token, url, node, wire: [], answers: new Map(), other: [], app: [] });
+        devices.push({ index, user: u, userId: session.user.id, token: session.token, url, node, wire: [], answers: new Map(), other: [], app: [] });
       }
     }
     const firstDevice = (u: number) => devices.find((d) => d.user === u)!;
