@@ -45,7 +45,7 @@ export const SETTINGS = {
   scryptCost: setting({ env: 'SCRYPT_LOG2_N', kind: 'int', default: 17, min: 10, max: 20, description: 'log2 of the scrypt cost N for password hashes (OWASP: N=2^17, r=8, p=1). Lower only for tests.' }),
   maxOutboundBytes: setting({ env: 'MAX_OUTBOUND_BYTES', kind: 'int', default: 8 * 1024 * 1024, min: 1024 * 1024, max: 1024 * 1024 * 1024, description: 'Bytes queued to one socket before it is closed as too slow (4100); it resumes by sync.' }),
   commitBatchSize: setting({ env: 'COMMIT_BATCH_SIZE', kind: 'int', default: 512, min: 1, max: 10_000, description: 'Most sends committed in one transaction (group commit).' }),
-  receiptFlushMs: setting({ env: 'RECEIPT_FLUSH_MS', kind: 'int', default: 200, min: 10, max: 10_000, description: 'Delivered/read watermarks are written and broadcast at most this often per node.' }),
+  receiptFlushMs: setting({ env: 'RECEIPT_FLUSH_MS', kind: 'int', default: 200, min: 10, max: 10_000, description: 'Delivered/read watermarks are written and broadcast, and last-seen times written, at most this often per node.' }),
   shutdownGraceMs: setting({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 5_000, min: 0, max: 120_000, description: 'On SIGTERM, how long to wait for clients to leave after being told to reconnect.' }),
   webDir: setting({ env: 'WEB_DIR', kind: 'string', default: '', description: 'Directory of the built web client served at `/`; empty means the one built in this checkout (packages/web/dist).' }),
   databaseUrl: setting({ env: 'DATABASE_URL', kind: 'string', default: '', description: 'PostgreSQL connection URL. Empty: the embedded SQLite database in DATA_DIR.' }),

@@ -216,7 +216,11 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     onReads: (changes) => push.channelsRead(changes),
   });
   const channels = new ChannelsService(store, members, fanout, { maxGroupMembers: config.maxGroupMembers, now, limits });
-  const presence = new PresenceService(tracker, store, fanout, { now, onError: (err) => log.error({ err }, 'presence update failed') });
+  const presence = new PresenceService(tracker, store, fanout, {
+    now,
+    flushMs: config.receiptFlushMs,
+    onError: (err) => log.error({ err }, 'presence update failed'),
+  });
   const gateway = new Gateway({
     accounts,
     messages,
@@ -328,6 +332,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         await discovery.stop();
         await messages.drained();
         await receipts.close();
+        await presence.close();
         await push.stop();
         pushSenders.close();
         await tracker.close();

@@ -11,17 +11,31 @@ import type { PresenceTracker } from './presence-tracker.js';
  * have not blocked each other: a stranger cannot watch when someone is online.
  */
 export class PresenceService {
+  /**
+   * Last-seen times not yet written, merged per user. A reconnect storm is
+   * thousands of connects and disconnects a second; one transaction (one
+   * fsync) for each would be most of what the storm costs the server. They
+   * are written together every `flushMs` instead; a crash loses at most that
+   * much of last-seen precision, never a message.
+   */
+  private pending = new Map<string, number>();
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
   constructor(
     private readonly tracker: PresenceTracker,
     private readonly store: Store,
     private readonly fanout: Fanout,
-    private readonly opts: { now: () => number; onError: (err: unknown) => void },
-  ) {}
+    private readonly opts: { now: () => number; onError: (err: unknown) => void; flushMs: number },
+  ) {
+    this.timer = setInterval(() => void this.flush(), opts.flushMs);
+    this.timer.unref();
+  }
 
   async connected(userId: string, connectionId: string): Promise<void> {
     const now = this.opts.now();
     if (await this.tracker.connect(userId, connectionId, now)) {
-      await this.store.setLastSeen(userId, now);
+      this.seen(userId, now);
       await this.announce({ userId, online: true, lastSeen: now });
     }
   }
@@ -32,18 +46,14 @@ export class PresenceService {
 
   async disconnected(userId: string, connectionId: string, lastActiveAt: number): Promise<void> {
     if (await this.tracker.disconnect(userId, connectionId, this.opts.now())) {
-      await this.store.setLastSeen(userId, lastActiveAt);
+      this.seen(userId, lastActiveAt);
       await this.announce({ userId, online: false, lastSeen: lastActiveAt });
     }
   }
 
   /** The tracker found the user's last connection dead (its node went away). */
   async expired(userId: string, lastSeen: number): Promise<void> {
-    try {
-      await this.store.setLastSeen(userId, lastSeen);
-    } catch (err) {
-      this.opts.onError(err);
-    }
+    this.seen(userId, lastSeen);
     await this.announce({ userId, online: false, lastSeen });
   }
 
@@ -55,7 +65,40 @@ export class PresenceService {
     const unique = wanted.filter((id) => id === askerId || visible.has(id));
     if (unique.length === 0) return [];
     const [online, users] = await Promise.all([this.tracker.online(unique), this.store.getUsers(unique)]);
-    return users.map((u) => ({ userId: u.id, online: online.has(u.id), lastSeen: u.lastSeen }));
+    return users.map((u) => ({ userId: u.id, online: online.has(u.id), lastSeen: this.lastSeenOf(u.id, u.lastSeen) }));
+  }
+
+  /** The newer of a stored last-seen time and one not yet written. */
+  lastSeenOf(userId: string, stored: number | null): number | null {
+    const pending = this.pending.get(userId);
+    return pending !== undefined && (stored === null || pending > stored) ? pending : stored;
+  }
+
+  /** Writes what is pending; resolves when everything noted before the call is stored. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.size === 0) return;
+      const batch = this.pending;
+      this.pending = new Map();
+      try {
+        await this.store.setLastSeen(batch);
+      } catch (err) {
+        // Put back what was not written, unless something newer arrived meanwhile.
+        for (const [userId, at] of batch) if (!((this.pending.get(userId) ?? -Infinity) >= at)) this.pending.set(userId, at);
+        this.opts.onError(err);
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  private seen(userId: string, at: number): void {
+    const prev = this.pending.get(userId);
+    if (prev === undefined || at > prev) this.pending.set(userId, at);
   }
 
   private async announce(presence: Presence): Promise<void> {

@@ -166,8 +166,16 @@ export function describeStoreContract(
       it('updates the display name and last seen time', async () => {
         await users('alice');
         await store.updateDisplayName('u_alice', 'Alice A.');
-        await store.setLastSeen('u_alice', T0 + 5);
+        await store.setLastSeen(new Map([['u_alice', T0 + 5]]));
         expect(await store.getUser('u_alice')).toMatchObject({ displayName: 'Alice A.', lastSeen: T0 + 5 });
+        await store.setLastSeen(new Map());
+      });
+
+      it('records many last-seen times in one call, ignoring unknown users', async () => {
+        await users('alice', 'bob', 'carol');
+        await store.setLastSeen(new Map([['u_carol', T0 + 9], ['u_alice', T0 + 7], ['u_nobody', T0 + 1]]));
+        const got = await store.getUsers(['u_alice', 'u_bob', 'u_carol']);
+        expect(Object.fromEntries(got.map((u) => [u.id, u.lastSeen]))).toEqual({ u_alice: T0 + 7, u_bob: null, u_carol: T0 + 9 });
       });
     });
 

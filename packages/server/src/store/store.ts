@@ -229,7 +229,8 @@ export interface Store {
   /** Usernames starting with `prefix` (already lower-case), ordered by username. */
   searchUsers(prefix: string, limit: number): Promise<UserRecord[]>;
   updateDisplayName(userId: string, displayName: string): Promise<void>;
-  setLastSeen(userId: string, at: number): Promise<void>;
+  /** Records last-seen times, many users in one write (presence batches them). */
+  setLastSeen(seen: ReadonlyMap<string, number>): Promise<void>;
 
   createDevice(device: DeviceRecord, tokenHash: string): Promise<void>;
   /** The live (not revoked) device holding this token hash, with its user. */

@@ -149,7 +149,8 @@ const SQL = {
   // A range on the unique username index (collation "C": byte order).
   searchUsers: `SELECT ${USER_COLUMNS} FROM users WHERE username >= $1 AND username < $2 ORDER BY username LIMIT $3`,
   updateDisplayName: `UPDATE users SET display_name = $1 WHERE id = $2`,
-  setLastSeen: `UPDATE users SET last_seen = $1 WHERE id = $2`,
+  // Rows locked in id order, so two nodes writing overlapping batches cannot deadlock.
+  setLastSeen: `UPDATE users SET last_seen = v.at FROM (SELECT * FROM unnest($1::text[], $2::bigint[]) AS v(id, at) ORDER BY id) v WHERE users.id = v.id`,
 
   insertDevice: `INSERT INTO devices (id, user_id, name, platform, token_hash, created_at, last_active_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   deviceByToken: `SELECT d.id, d.user_id, d.name, d.platform, d.created_at, d.last_active_at,
@@ -602,8 +603,10 @@ export class PostgresStore implements Store {
     await this.run(Q.updateDisplayName, [displayName, userId]);
   }
 
-  async setLastSeen(userId: string, at: number): Promise<void> {
-    await this.run(Q.setLastSeen, [at, userId]);
+  async setLastSeen(seen: ReadonlyMap<string, number>): Promise<void> {
+    if (seen.size === 0) return;
+    const ids = [...seen.keys()].sort();
+    await this.run(Q.setLastSeen, [ids, ids.map((id) => seen.get(id))]);
   }
 
   async createDevice(device: DeviceRecord, tokenHash: string): Promise<void> {

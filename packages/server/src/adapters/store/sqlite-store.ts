@@ -447,8 +447,11 @@ export class SqliteStore implements Store {
     this.q.updateDisplayName.run(displayName, userId);
   }
 
-  async setLastSeen(userId: string, at: number): Promise<void> {
-    this.q.setLastSeen.run(at, userId);
+  async setLastSeen(seen: ReadonlyMap<string, number>): Promise<void> {
+    if (seen.size === 0) return;
+    this.write(() => {
+      for (const [userId, at] of seen) this.q.setLastSeen.run(at, userId);
+    });
   }
 
   async createDevice(device: DeviceRecord, tokenHash: string): Promise<void> {
