@@ -19,7 +19,7 @@ export function createMetrics() {
     name: 'confab_send_ack_seconds', help: 'Time from receiving a send frame to writing its durable ack.',
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
   });
-  const bytesOut = new Counter({ name: 'confab_ws_bytes_written_total', help: 'Bytes of frames written to WebSockets.', registers: [registry] });
+  const bytesOut = new Counter({ name: 'confab_ws_bytes_written_total', help: 'Payload bytes of frames written to WebSockets.', registers: [registry] });
   const framesOut = new Counter({ name: 'confab_ws_frames_written_total', help: 'Frames written to WebSockets (deliveries).', registers: [registry] });
 
   const pushes = new Counter({

@@ -17,6 +17,7 @@ interface BunSocket<D> {
   readonly readyState: number;
   sendText(text: string): number;
   getBufferedAmount(): number;
+  cork(callback: () => void): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
 }
@@ -56,7 +57,16 @@ interface SocketData {
 const OPEN = 1;
 const CLOSE_GRACE_MS = 2_000;
 
+/**
+ * One Bun socket as the core's ClientSocket. Sends made during one tick are
+ * held and written inside one `cork`, so that, as on Node, a commit that fans
+ * several messages out to the same member costs one write system call (a send
+ * outside Bun's own callbacks is otherwise written at once).
+ */
 class BunClientSocket implements ClientSocket {
+  private pending: string[] | undefined;
+  private pendingBytes = 0;
+
   constructor(private readonly ws: BunSocket<SocketData>) {}
 
   get isOpen(): boolean {
@@ -64,12 +74,27 @@ class BunClientSocket implements ClientSocket {
   }
 
   get bufferedAmount(): number {
-    return this.ws.getBufferedAmount();
+    return this.ws.getBufferedAmount() + this.pendingBytes;
   }
 
   send(frame: OutboundFrame): void {
     // Bun frames each send itself; the text is decoded once per message for all recipients.
-    this.ws.sendText((frame.wire ??= frame.payload.toString()) as string);
+    const text = (frame.wire ??= frame.payload.toString()) as string;
+    if (this.pending) this.pending.push(text);
+    else {
+      this.pending = [text];
+      process.nextTick(flush, this);
+    }
+    this.pendingBytes += frame.payload.length;
+  }
+
+  flush(): void {
+    const texts = this.pending;
+    this.pending = undefined;
+    this.pendingBytes = 0;
+    if (!texts || !this.isOpen) return;
+    if (texts.length === 1) this.ws.sendText(texts[0]!);
+    else this.ws.cork(() => texts.forEach((t) => this.ws.sendText(t)));
   }
 
   close(code: number, reason: string): void {
@@ -77,6 +102,10 @@ class BunClientSocket implements ClientSocket {
     const ws = this.ws;
     setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
   }
+}
+
+function flush(socket: BunClientSocket): void {
+  socket.flush();
 }
 
 export interface BunTransportOptions {
