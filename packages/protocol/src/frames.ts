@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_CLIENT_ID_LENGTH } from './limits.js';
+import { ID_PATTERN, MAX_CLIENT_ID_LENGTH } from './limits.js';
 import type { ErrorCode } from './errors.js';
 import type { Message, Presence, Receipt } from './models.js';
 
@@ -8,14 +8,14 @@ import type { Message, Presence, Receipt } from './models.js';
  * Client frames are validated against these schemas; server frames are typed only.
  */
 
-const ChannelIdField = Type.String({ minLength: 1, maxLength: 64 });
+const ChannelIdField = Type.String({ minLength: 1, maxLength: 64, pattern: ID_PATTERN });
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Ref = Type.Optional(Type.String({ maxLength: 64, description: 'echoed in an error frame caused by this frame' }));
 
 export const SendFrame = Type.Object(
   {
     type: Type.Literal('send'),
-    id: Type.String({ minLength: 1, maxLength: MAX_CLIENT_ID_LENGTH, pattern: '^[\\x21-\\x7e]+$' }),
+    id: Type.String({ minLength: 1, maxLength: MAX_CLIENT_ID_LENGTH, pattern: ID_PATTERN }),
     channelId: ChannelIdField,
     text: Type.String(),
   },

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  ID_PATTERN,
   MAX_DEVICE_NAME_LENGTH,
+  NO_NUL_PATTERN,
   MAX_HISTORY_PAGE_SIZE,
   MAX_PASSWORD_LENGTH,
   MAX_PRESENCE_QUERY,
@@ -18,7 +20,7 @@ import type { ChannelDetail, ChannelSummary, Device, Message, Presence, SyncEntr
  * routes take `Authorization: Bearer <token>`.
  */
 
-const Id = Type.String({ minLength: 1, maxLength: 64 });
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: ID_PATTERN });
 const SeqParam = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
 // Lengths and patterns are checked by the server with specific error codes, so
@@ -35,10 +37,10 @@ export type SignUpBody = Static<typeof SignUpBody>;
 
 export const LoginBody = Type.Object(
   {
-    username: Type.String({ maxLength: 64 }),
+    username: Type.String({ maxLength: 64, pattern: NO_NUL_PATTERN }),
     password: Type.String({ maxLength: MAX_PASSWORD_LENGTH }),
-    deviceName: Type.Optional(Type.String({ maxLength: MAX_DEVICE_NAME_LENGTH })),
-    platform: Type.Optional(Type.String({ maxLength: 32 })),
+    deviceName: Type.Optional(Type.String({ maxLength: MAX_DEVICE_NAME_LENGTH, pattern: NO_NUL_PATTERN })),
+    platform: Type.Optional(Type.String({ maxLength: 32, pattern: NO_NUL_PATTERN })),
   },
   { additionalProperties: false },
 );
@@ -64,7 +66,7 @@ export const ChangePasswordBody = Type.Object(
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
 
 export const UserSearchQuery = Type.Object({
-  prefix: Type.String({ minLength: 1, maxLength: 32 }),
+  prefix: Type.String({ minLength: 1, maxLength: 32, pattern: NO_NUL_PATTERN }),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_USER_SEARCH_RESULTS })),
 });
 export type UserSearchQuery = Static<typeof UserSearchQuery>;
@@ -101,7 +103,7 @@ export const HistoryQuery = Type.Object({
 export type HistoryQuery = Static<typeof HistoryQuery>;
 
 export const SendBody = Type.Object(
-  { clientId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$' }), text: Type.String() },
+  { clientId: Type.String({ minLength: 1, maxLength: 64, pattern: ID_PATTERN }), text: Type.String() },
   { additionalProperties: false },
 );
 export type SendBody = Static<typeof SendBody>;
@@ -128,20 +130,20 @@ export const PushRegistrationBody = Type.Union([
   Type.Object(
     {
       kind: Type.Literal('webpush'),
-      endpoint: Type.String({ minLength: 1, maxLength: MAX_PUSH_ENDPOINT_LENGTH }),
+      endpoint: Type.String({ minLength: 1, maxLength: MAX_PUSH_ENDPOINT_LENGTH, pattern: NO_NUL_PATTERN }),
       keys: Type.Object(
-        { p256dh: Type.String({ minLength: 1, maxLength: 128 }), auth: Type.String({ minLength: 1, maxLength: 64 }) },
+        { p256dh: Type.String({ minLength: 1, maxLength: 128, pattern: NO_NUL_PATTERN }), auth: Type.String({ minLength: 1, maxLength: 64, pattern: NO_NUL_PATTERN }) },
         { additionalProperties: false },
       ),
     },
     { additionalProperties: false },
   ),
   Type.Object(
-    { kind: Type.Literal('apns'), token: Type.String({ minLength: 1, maxLength: MAX_PUSH_TOKEN_LENGTH }) },
+    { kind: Type.Literal('apns'), token: Type.String({ minLength: 1, maxLength: MAX_PUSH_TOKEN_LENGTH, pattern: NO_NUL_PATTERN }) },
     { additionalProperties: false },
   ),
   Type.Object(
-    { kind: Type.Literal('fcm'), token: Type.String({ minLength: 1, maxLength: MAX_PUSH_TOKEN_LENGTH }) },
+    { kind: Type.Literal('fcm'), token: Type.String({ minLength: 1, maxLength: MAX_PUSH_TOKEN_LENGTH, pattern: NO_NUL_PATTERN }) },
     { additionalProperties: false },
   ),
 ]);

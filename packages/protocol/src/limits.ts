@@ -29,6 +29,11 @@ export const MAX_PRESENCE_QUERY = 200;
 /** Client-chosen message ids: opaque, 1–64 printable ASCII characters (UUIDs fit). */
 export const MAX_CLIENT_ID_LENGTH = 64;
 
+/** Ids (server-chosen and client ids alike): printable ASCII, no spaces. */
+export const ID_PATTERN = '^[\\x21-\\x7e]+$';
+/** Free text that is stored as given (device names, search prefixes, push targets): anything but U+0000, which PostgreSQL cannot store. */
+export const NO_NUL_PATTERN = '^[^\\u0000]*$';
+
 export const USERNAME_PATTERN = '^[a-z0-9][a-z0-9_.]{2,31}$';
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 1024;

@@ -5,6 +5,7 @@ import {
   ChangePasswordBody,
   CreateGroupBody,
   HistoryQuery,
+  ID_PATTERN,
   LoginBody,
   MAX_MESSAGE_BODY_BYTES,
   MuteBody,
@@ -51,10 +52,12 @@ export interface RouteDeps {
   push: PushRegistrations;
 }
 
-const ChannelParams = Type.Object({ channelId: Type.String({ minLength: 1, maxLength: 64 }) });
-const MemberParams = Type.Object({ channelId: Type.String({ minLength: 1, maxLength: 64 }), userId: Type.String({ minLength: 1, maxLength: 64 }) });
-const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) });
-const DeviceParams = Type.Object({ deviceId: Type.String({ minLength: 1, maxLength: 64 }) });
+// Ids are printable ASCII: anything else (a NUL, say) could not be one, and is refused before any store sees it.
+const IdParam = Type.String({ minLength: 1, maxLength: 64, pattern: ID_PATTERN });
+const ChannelParams = Type.Object({ channelId: IdParam });
+const MemberParams = Type.Object({ channelId: IdParam, userId: IdParam });
+const UserParams = Type.Object({ userId: IdParam });
+const DeviceParams = Type.Object({ deviceId: IdParam });
 
 type P<T> = { Params: T };
 
