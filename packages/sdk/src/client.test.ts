@@ -394,6 +394,25 @@ describe('ConfabClient sends', () => {
   });
 });
 
+describe('ConfabClient rate limits', () => {
+  it('resends a rate-limited send exactly after the server\'s retryAfterMs, with everything queued behind it in order', async () => {
+    const { client } = await connected();
+    const ws = FakeSocket.last;
+    const first = client.send('c1', 'one');
+    ws.push({ type: 'error', code: 'rate_limited', message: 'slow down', retryable: true, retryAfterMs: 1_200, id: 'id1' });
+    await tick();
+    const second = client.send('c1', 'two');
+    await tick(1_199);
+    expect(ws.framesOf('send').map((f) => f.id)).toEqual(['id1']);
+    await tick(1);
+    expect(ws.framesOf('send').map((f) => f.id)).toEqual(['id1', 'id1', 'id2']);
+    ws.push({ type: 'ack', id: 'id1', channelId: 'c1', seq: 1, createdAt: 1, duplicate: false });
+    ws.push({ type: 'ack', id: 'id2', channelId: 'c1', seq: 2, createdAt: 1, duplicate: false });
+    await expect(first).resolves.toMatchObject({ seq: 1 });
+    await expect(second).resolves.toMatchObject({ seq: 2 });
+  });
+});
+
 describe('ConfabClient send order', () => {
   it('queues new sends behind a refused one, so they go out in the order they were made', async () => {
     const { client } = await connected();

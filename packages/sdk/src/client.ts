@@ -540,7 +540,7 @@ export class ConfabClient {
   private onErrorFrame(frame: ErrorFrame): void {
     const err = ConfabError.fromBody(frame);
     if (frame.id !== undefined && this.outbox.has(frame.id)) {
-      if (this.outbox.fail(frame.id, err) === 'retry') this.scheduleSendRetry();
+      if (this.outbox.fail(frame.id, err) === 'retry') this.scheduleSendRetry(err.retryAfterMs);
       return;
     }
     this.events.emit('error', err);
@@ -592,13 +592,18 @@ export class ConfabClient {
     if (this.transmit({ type: 'send', id: entry.clientId, channelId: entry.channelId, text: entry.text })) entry.sent = true;
   }
 
-  /** A retryable refusal (rate limit, overload): try the refused sends again after a pause. */
-  private scheduleSendRetry(): void {
+  /**
+   * A retryable refusal (rate limit, overload): try the refused sends again
+   * after a pause — exactly the server's retry-after for a rate limit (the
+   * server holds the device back until then, so nothing queued behind can
+   * overtake), else a growing backoff.
+   */
+  private scheduleSendRetry(retryAfterMs?: number): void {
     if (this.sendRetryTimer) return;
     this.sendRetryTimer = setTimeout(() => {
       this.sendRetryTimer = null;
       for (const entry of this.outbox.unsent()) this.writeSend(entry);
-    }, this.sendBackoff.next());
+    }, retryAfterMs ?? this.sendBackoff.next());
   }
 
   // --- sync --------------------------------------------------------------------------

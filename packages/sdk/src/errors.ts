@@ -11,6 +11,8 @@ export type ConfabErrorCode = ErrorCode | 'network_error' | 'closed';
 export interface ConfabErrorOptions {
   status?: number;
   retryable?: boolean;
+  /** With `rate_limited`: how long the server asked to wait, in ms. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -22,6 +24,8 @@ export class ConfabError extends Error {
   readonly status: number;
   /** true when the same request may succeed later unchanged. */
   readonly retryable: boolean;
+  /** With `rate_limited`: wait this long (ms) before trying again. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ConfabErrorCode, message?: string, opts: ConfabErrorOptions = {}) {
     super(message ?? defaultMessage(code), opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -29,12 +33,21 @@ export class ConfabError extends Error {
     const known = isErrorCode(code) ? ERROR_CODES[code] : undefined;
     this.status = opts.status ?? known?.status ?? 0;
     this.retryable = opts.retryable ?? known?.retryable ?? code === 'network_error';
+    this.retryAfterMs = opts.retryAfterMs;
   }
 
   /** Builds the error for an ErrorBody received over HTTP or in an `error` frame. */
-  static fromBody(body: Pick<ErrorBody, 'code' | 'message' | 'retryable'>, status?: number): ConfabError {
-    return new ConfabError(body.code, body.message, { retryable: body.retryable, ...(status !== undefined && { status }) });
+  static fromBody(body: Pick<ErrorBody, 'code' | 'message' | 'retryable' | 'retryAfterMs'>, status?: number): ConfabError {
+    return new ConfabError(body.code, body.message, {
+      retryable: body.retryable,
+      ...(status !== undefined && { status }),
+      ...(isWait(body.retryAfterMs) && { retryAfterMs: body.retryAfterMs }),
+    });
   }
+}
+
+function isWait(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
 function defaultMessage(code: ConfabErrorCode): string {

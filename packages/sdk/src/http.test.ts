@@ -99,3 +99,32 @@ describe('ConfabApi', () => {
     await expect(api.me()).rejects.toMatchObject({ code: 'network_error', message: expect.stringMatching(/timed out/) });
   });
 });
+
+describe('ConfabApi accounts safety', () => {
+  it('changes the password and manages blocks on their routes', async () => {
+    const blocked = { user, blockedAt: 5 };
+    const { fetch, calls } = fakeFetch(({ init }) => (init.method === 'GET' ? { status: 200, body: { blocks: [blocked] } } : { status: 204 }));
+    const api = new ConfabApi({ baseUrl: 'http://h', token: 't', fetch });
+    await api.changePassword('old password', 'new password');
+    await api.block('u/2');
+    await api.unblock('u_2');
+    expect(await api.blocks()).toEqual([blocked]);
+    expect(calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+      'PUT http://h/v1/me/password',
+      'PUT http://h/v1/blocks/u%2F2',
+      'DELETE http://h/v1/blocks/u_2',
+      'GET http://h/v1/blocks',
+    ]);
+    expect(JSON.parse(calls[0]!.init.body!)).toEqual({ currentPassword: 'old password', newPassword: 'new password' });
+  });
+
+  it('carries retryAfterMs from a rate_limited refusal, as retryable', async () => {
+    const { fetch } = fakeFetch(() => ({ status: 429, body: { code: 'rate_limited', message: 'slow down', retryable: true, retryAfterMs: 20_000 } }));
+    const api = new ConfabApi({ baseUrl: 'http://h', fetch });
+    const err = await api.login({ username: 'ada', password: 'guess-guess' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfabError);
+    expect(err).toMatchObject({ code: 'rate_limited', status: 429, retryable: true, retryAfterMs: 20_000 });
+    const bare = await new ConfabApi({ baseUrl: 'http://h', fetch: fakeFetch(() => ({ status: 429, body: 'Too Many Requests' })).fetch }).me().catch((e: unknown) => e);
+    expect(bare).toMatchObject({ code: 'rate_limited', retryable: true, retryAfterMs: undefined });
+  });
+});

@@ -1,6 +1,8 @@
 import {
   checkMessageText,
   isErrorCode,
+  type BlockedUser,
+  type BlocksResponse,
   type ChannelDetail,
   type ChannelResponse,
   type ChannelsResponse,
@@ -128,6 +130,15 @@ export class ConfabApi {
     return (await this.request<UserResponse>('PATCH', '/v1/me', { body })).user;
   }
 
+  /**
+   * Changes this account's password. Every other device of the account is
+   * logged out; this one stays. A wrong current password is
+   * `invalid_credentials` (and counts as a failed login).
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.request<void>('PUT', '/v1/me/password', { body: { currentPassword, newPassword } });
+  }
+
   async devices(): Promise<Device[]> {
     return (await this.request<DevicesResponse>('GET', '/v1/devices')).devices;
   }
@@ -170,6 +181,22 @@ export class ConfabApi {
 
   async getUser(userId: string): Promise<User> {
     return (await this.request<UserResponse>('GET', `/v1/users/${enc(userId)}`)).user;
+  }
+
+  // --- blocks -------------------------------------------------------------------
+
+  /** The users I blocked, newest first. */
+  async blocks(): Promise<BlockedUser[]> {
+    return (await this.request<BlocksResponse>('GET', '/v1/blocks')).blocks;
+  }
+
+  /** Blocks a user: no direct messages either way, no presence between us. Blocking twice is fine. */
+  async block(userId: string): Promise<void> {
+    await this.request<void>('PUT', `/v1/blocks/${enc(userId)}`);
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.request<void>('DELETE', `/v1/blocks/${enc(userId)}`);
   }
 
   // --- channels ---------------------------------------------------------------
@@ -304,11 +331,12 @@ function queryString(query: Query | undefined): string {
 /** Uses the ErrorBody when there is one; a proxy's bare error page still gets a sensible code. */
 function errorFromResponse(status: number, text: string): ConfabError {
   try {
-    const body = JSON.parse(text) as { code?: unknown; message?: unknown; retryable?: unknown };
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; retryable?: unknown; retryAfterMs?: unknown };
     if (isErrorCode(body.code)) {
       return new ConfabError(body.code, typeof body.message === 'string' ? body.message : undefined, {
         status,
         ...(typeof body.retryable === 'boolean' && { retryable: body.retryable }),
+        ...(typeof body.retryAfterMs === 'number' && Number.isFinite(body.retryAfterMs) && body.retryAfterMs >= 0 && { retryAfterMs: body.retryAfterMs }),
       });
     }
   } catch {

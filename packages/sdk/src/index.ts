@@ -10,6 +10,7 @@ export { defaultClientId } from './ids.js';
 export { MUTED_FOREVER } from '@confab/protocol';
 // Protocol types apps handle in events and API results, re-exported for convenience.
 export type {
+  BlockedUser,
   ChannelDetail,
   ChannelSummary,
   Device,

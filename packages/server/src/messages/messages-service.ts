@@ -61,7 +61,7 @@ export class MessagesService {
     const refusal = checkMessageText(text);
     if (refusal) throw new AppError(refusal);
     // Here rather than in a transport, so WebSocket and HTTP sends share one allowance per device.
-    this.limiter?.take(session.device.id, Buffer.byteLength(text, 'utf8'), this.now());
+    this.limiter?.take(session.device.id, clientId, Buffer.byteLength(text, 'utf8'), this.now());
     const result = await this.batcher.submit({
       channelId,
       senderId: session.user.id,
