@@ -11,6 +11,7 @@ const TEXT: Record<string, string> = {
   rate_limited: 'Too many attempts. Wait a moment and try again.',
   forbidden: 'You are not allowed to do that in this conversation.',
   not_member: 'You are no longer a member of this conversation.',
+  blocked: 'Messages can’t be sent in this conversation: one of you has blocked the other.',
   group_full: 'The group would have too many members.',
   already_member: 'Everyone you picked is already a member.',
   user_not_found: 'That person no longer exists.',

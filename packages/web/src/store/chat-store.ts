@@ -50,6 +50,8 @@ export interface ChatState {
   typing: Readonly<Record<string, Readonly<Record<string, number>>>>;
   timelines: Readonly<Record<string, Timeline>>;
   pending: Readonly<Record<string, readonly PendingSend[]>>;
+  /** Users I blocked. */
+  blocked: Readonly<Record<string, true>>;
 }
 
 /** Someone's typing indicator disappears this long after their last typing event. */
@@ -111,6 +113,7 @@ export class ChatStore {
       typing: {},
       timelines: {},
       pending: {},
+      blocked: {},
     };
   }
 
@@ -171,6 +174,7 @@ export class ChatStore {
     );
     void c.connect();
     void this.loadChannels();
+    void this.loadBlocks();
     void this.push.check();
     this.api.me().then(
       (me) => this.update(() => ({ me })),
@@ -649,6 +653,32 @@ export class ChatStore {
 
   async setRole(channelId: string, userId: string, role: 'admin' | 'member'): Promise<void> {
     this.applyDetail(await this.api.setRole(channelId, userId, role));
+  }
+
+  // --- blocks ------------------------------------------------------------------------------
+
+  private async loadBlocks(): Promise<void> {
+    try {
+      const blocks = await this.api.blocks();
+      this.update(() => ({ blocked: Object.fromEntries(blocks.map((b) => [b.user.id, true] as const)) }));
+    } catch {
+      // Only the menu's label depends on it; blocking itself is enforced by the server.
+    }
+  }
+
+  /** Blocks a user: no direct messages either way and no presence between us, until unblocked. */
+  async block(userId: string): Promise<void> {
+    await this.api.block(userId);
+    this.update((s) => ({ blocked: { ...s.blocked, [userId]: true } }));
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.api.unblock(userId);
+    this.update((s) => {
+      const { [userId]: _, ...rest } = s.blocked;
+      return { blocked: rest };
+    });
+    void this.queryPresence([userId]);
   }
 
   /** Mutes the conversation's notifications on all my devices until `mutedUntil` (ms epoch, MUTED_FOREVER), or unmutes (null). */

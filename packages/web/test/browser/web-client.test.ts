@@ -268,6 +268,29 @@ describe.runIf(runBrowserSuite)('web client in Chromium', () => {
     await h.context.close();
   });
 
+  it('blocks and unblocks the other person of a 1:1 conversation from its menu', async () => {
+    const [jo, kim] = await Promise.all([apiUser('Jo'), apiUser('Kim')]);
+    const channelId = (await http(srv.url, 'POST', '/v1/channels/direct', { token: kim.token, body: { userId: jo.id } })).body.channel.id;
+    const j = await newContext(browser);
+    await logInInUi(j.page, jo.username);
+    await openConversation(j.page, 'Kim');
+    const options = j.page.locator('.conv-header').getByRole('button', { name: 'Conversation options' });
+    const kimSends = (clientId: string) => http(srv.url, 'POST', `/v1/channels/${channelId}/messages`, { token: kim.token, body: { clientId, text: clientId } });
+
+    await options.click();
+    await j.page.getByRole('menuitem', { name: 'Block Kim' }).click();
+    await expect.poll(async () => (await http(srv.url, 'GET', '/v1/blocks', { token: jo.token })).body.blocks.length).toBe(1);
+    expect((await kimSends('while-blocked')).body.code).toBe('blocked');
+
+    await options.click();
+    await j.page.getByRole('menuitem', { name: 'Unblock Kim' }).click();
+    await expect.poll(async () => (await http(srv.url, 'GET', '/v1/blocks', { token: jo.token })).body.blocks.length).toBe(0);
+    expect((await kimSends('after-unblock')).status).toBe(201);
+    await expect.poll(() => messageTexts(j.page)).toEqual(['after-unblock']);
+    expect(j.problems).toEqual([]);
+    await j.context.close();
+  });
+
   it('renders an HTML/script payload as plain text and links safely', async () => {
     const [jay, kim] = await Promise.all([apiUser('Jay'), apiUser('Kim')]);
     const ch = (await http(srv.url, 'POST', '/v1/channels/direct', { token: kim.token, body: { userId: jay.id } })).body.channel.id;
