@@ -1,5 +1,7 @@
 import type { BrokerCluster } from '../../src/realtime/broker.contract.js';
 import type { PresenceCluster } from '../../src/presence/presence-tracker.contract.js';
+import type { LimiterCluster } from '../../src/limits/rate-limiter.contract.js';
+import { RedisRateLimiter } from '../../src/adapters/limits/redis-rate-limiter.js';
 import { RedisBroker } from '../../src/adapters/broker/redis-broker.js';
 import { RedisPresenceTracker } from '../../src/adapters/presence/redis-presence-tracker.js';
 import { closeRedis, deleteKeysWithPrefix, isClusterOptions, openSubscriber, type RedisClient, type RedisConnectionOptions } from '../../src/adapters/redis/connect.js';
@@ -46,6 +48,18 @@ export async function redisPresenceCluster(redis: RedisConnectionOptions, admin:
     supportsExpiry: true,
     async cleanup() {
       await Promise.all(trackers.map((t) => t.close()));
+      await deleteKeysWithPrefix(admin, prefix);
+    },
+  };
+}
+
+export async function redisLimiterCluster(redis: RedisConnectionOptions, admin: RedisClient, nodes: number): Promise<LimiterCluster> {
+  const prefix = `${uniqueName('limits')}:`;
+  const limiters = await Promise.all(Array.from({ length: nodes }, () => RedisRateLimiter.open({ redis, keyPrefix: prefix })));
+  return {
+    limiters,
+    async cleanup() {
+      await Promise.all(limiters.map((l) => l.close()));
       await deleteKeysWithPrefix(admin, prefix);
     },
   };

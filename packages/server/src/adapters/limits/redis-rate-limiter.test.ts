@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisLimiterCluster } from '../../../test/support/redis-contract-clusters.js';
 import { REDIS_URL, redisAvailable, uniqueName } from '../../../test/support/services.js';
 import { describeRateLimiterContract } from '../../limits/rate-limiter.contract.js';
 import { perWindow } from '../../limits/token-bucket.js';
@@ -16,17 +17,7 @@ describe.runIf(redisAvailable)('RedisRateLimiter', () => {
     await admin.quit();
   });
 
-  describeRateLimiterContract('RedisRateLimiter', async (nodes) => {
-    const prefix = `${uniqueName('limits')}:`;
-    const limiters = await Promise.all(Array.from({ length: nodes }, () => RedisRateLimiter.open({ redis, keyPrefix: prefix })));
-    return {
-      limiters,
-      async cleanup() {
-        await Promise.all(limiters.map((l) => l.close()));
-        await deleteKeysWithPrefix(admin, prefix);
-      },
-    };
-  });
+  describeRateLimiterContract('RedisRateLimiter', (nodes) => redisLimiterCluster(redis, admin, nodes));
 
   it('keeps a bucket only until it would be full again', async () => {
     const prefix = `${uniqueName('limits')}:`;

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePresenceContract } from '../../presence/presence-tracker.contract.js';
-import { redisBrokerCluster, redisPresenceCluster } from '../../../test/support/redis-contract-clusters.js';
+import { describeRateLimiterContract } from '../../limits/rate-limiter.contract.js';
+import { redisBrokerCluster, redisLimiterCluster, redisPresenceCluster } from '../../../test/support/redis-contract-clusters.js';
 import { canListen, startRedisServer, stopRedisServer, type RedisServer } from '../../../test/support/redis-server.js';
 import { until } from '../../../test/support/wait.js';
 import { describeBrokerContract } from '../../realtime/broker.contract.js';
@@ -63,6 +64,8 @@ describe.runIf(enabled)('Redis Cluster (3 masters)', () => {
   describeBrokerContract('RedisBroker on Redis Cluster', (nodes) => redisBrokerCluster(redis, admin, nodes, NODE_TTL_MS));
 
   describePresenceContract('RedisPresenceTracker on Redis Cluster', (opts) => redisPresenceCluster(redis, admin, opts));
+
+  describeRateLimiterContract('RedisRateLimiter on Redis Cluster', (nodes) => redisLimiterCluster(redis, admin, nodes));
 });
 
 function startServer(port: number): Promise<RedisServer> {
