@@ -27,6 +27,12 @@ export class Device {
     this.attach(client);
   }
 
+  /** A device whose client runs in another process: its log and starting points are filled in from a report. */
+  static remote(name: string, userId: string): Device {
+    const elsewhere = { on: () => () => undefined, getSyncState: () => ({ cursor: null, have: {} }) } as unknown as ConfabClient;
+    return new Device(name, userId, '', elsewhere);
+  }
+
   /** Follows another client of the same device (e.g. recreated from its saved sync state); the log continues. */
   attach(client: ConfabClient): void {
     this.detach();
