@@ -15,10 +15,17 @@ import type { DeviceRecord, Store, UserRecord } from '../store/store.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { hashToken, isWellFormedToken, newToken } from './tokens.js';
 
+/**
+ * Who a request or a socket acts as. The user's password hash is left out:
+ * nothing acting for a session needs it, and every open socket holds its
+ * session for as long as it lives.
+ */
 export interface Session {
-  user: UserRecord;
+  user: SessionUser;
   device: DeviceRecord;
 }
+
+export type SessionUser = Omit<UserRecord, 'passwordHash'>;
 
 /** Closes a device's live sockets on every node when it is logged out. */
 export type DeviceRevoked = (userId: string, deviceId: string) => void;
@@ -30,7 +37,7 @@ export interface Client {
 
 const USERNAME = new RegExp(USERNAME_PATTERN);
 
-export function toUser(u: UserRecord): User {
+export function toUser(u: SessionUser): User {
   return { id: u.id, username: u.username, displayName: u.displayName, createdAt: u.createdAt };
 }
 
@@ -148,7 +155,10 @@ export class AccountsService {
   /** The session behind a bearer token, or null for a malformed, unknown or revoked one. */
   async authenticate(token: string | undefined): Promise<Session | null> {
     if (!token || !isWellFormedToken(token)) return null;
-    return this.store.findDeviceByTokenHash(hashToken(token));
+    const found = await this.store.findDeviceByTokenHash(hashToken(token));
+    if (!found) return null;
+    const { passwordHash: _, ...user } = found.user;
+    return { user, device: found.device };
   }
 
   async listDevices(session: Session): Promise<Device[]> {
@@ -196,7 +206,7 @@ export class AccountsService {
     });
   }
 
-  async updateProfile(session: Session, displayName: string): Promise<UserRecord> {
+  async updateProfile(session: Session, displayName: string): Promise<SessionUser> {
     const name = normalizeDisplayName(displayName);
     await this.store.updateDisplayName(session.user.id, name);
     return { ...session.user, displayName: name };

@@ -4,19 +4,22 @@
  * The core never sees a transport's own socket type.
  *
  * Contract:
- * - `send` never blocks and never throws; a frame given to a closed socket is dropped.
- * - `bufferedAmount` counts bytes accepted by `send` but not yet handed to the
- *   kernel, so the core can close a reader that has stopped reading.
- * - `close` starts the closing handshake and guarantees the socket is gone a
- *   short while later even if the peer never answers.
+ * - `writeFrame` never blocks and never throws; a frame given to a closed socket is dropped.
+ * - `bufferedAmount` counts bytes accepted by `writeFrame` but not yet handed
+ *   to the kernel, so the core can close a reader that has stopped reading.
+ * - `shutdown` starts the closing handshake and guarantees the socket is gone
+ *   a short while later even if the peer never answers.
  * - The transport reports the peer's frames and the socket's end through the
  *   `ConnectionEvents` that `Gateway.open` returns.
+ *
+ * (The method names stay clear of `ws`'s own, so its WebSocket class can
+ * implement the port itself: one object per connection, not two.)
  */
 export interface ClientSocket {
-  send(frame: OutboundFrame): void;
+  writeFrame(frame: OutboundFrame): void;
   readonly bufferedAmount: number;
   readonly isOpen: boolean;
-  close(code: number, reason: string): void;
+  shutdown(code: number, reason: string): void;
 }
 
 /**
@@ -35,7 +38,7 @@ export class OutboundFrame {
 /** What the transport tells the core about one open connection. */
 export interface ConnectionEvents {
   /** A data frame from the peer (text unless `isBinary`). */
-  message(data: Buffer | string, isBinary: boolean): void;
-  /** The socket is gone (closed by either side, or failed). Called once. */
-  closed(): void;
+  onMessage(data: Buffer | string, isBinary: boolean): void;
+  /** The socket is gone (closed by either side, or failed); a second call is ignored. */
+  onClose(): void;
 }

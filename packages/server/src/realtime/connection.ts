@@ -1,17 +1,30 @@
 import { CloseCode, type ServerFrame } from '@confab/protocol';
 import type { Session } from '../accounts/accounts-service.js';
-import { OutboundFrame, type ClientSocket } from './client-socket.js';
+import { OutboundFrame, type ClientSocket, type ConnectionEvents } from './client-socket.js';
 import { encodeFrame } from './encode.js';
+
+/** Where a connection reports what its socket tells it (the gateway). */
+export interface ConnectionHandler {
+  frame(conn: Connection, data: Buffer | string, isBinary: boolean): void;
+  ended(conn: Connection): void;
+  wrote(bytes: number): void;
+}
 
 /**
  * One authenticated WebSocket. Writes never wait: a socket whose unsent bytes
  * pass the outbound limit is closed as too slow, so one stalled reader can
  * never hold memory or delay anyone else's delivery. Its device catches up by
  * sync when it reconnects.
+ *
+ * An idle connection is mostly this object and its socket, so it holds no
+ * closures: the transport calls its methods, which hand over to the shared
+ * handler.
  */
-export class Connection {
+export class Connection implements ConnectionEvents {
   lastSeenAt: number;
   closed = false;
+  /** Invalid frames in a row. */
+  errors = 0;
 
   constructor(
     readonly id: string,
@@ -19,7 +32,7 @@ export class Connection {
     private readonly socket: ClientSocket,
     private readonly maxOutboundBytes: number,
     now: number,
-    private readonly onWrite: (bytes: number) => void,
+    private readonly handler: ConnectionHandler,
   ) {
     this.lastSeenAt = now;
   }
@@ -30,6 +43,14 @@ export class Connection {
 
   get deviceId(): string {
     return this.session.device.id;
+  }
+
+  onMessage(data: Buffer | string, isBinary: boolean): void {
+    this.handler.frame(this, data, isBinary);
+  }
+
+  onClose(): void {
+    this.handler.ended(this);
   }
 
   send(frame: ServerFrame): void {
@@ -44,13 +65,13 @@ export class Connection {
       this.close(CloseCode.TOO_SLOW, 'too slow');
       return;
     }
-    this.socket.send(frame);
-    this.onWrite(bytes);
+    this.socket.writeFrame(frame);
+    this.handler.wrote(bytes);
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.socket.close(code, reason);
+    this.socket.shutdown(code, reason);
   }
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   AUTH_SUBPROTOCOL_PREFIX,
   CloseCode,
@@ -17,7 +17,7 @@ import type { MembershipCache } from '../channels/membership-cache.js';
 import { AppError, toErrorBody } from '../errors.js';
 import type { Fanout } from './fanout.js';
 import type { ClientSocket, ConnectionEvents } from './client-socket.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionHandler } from './connection.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { decodeClientFrame } from './frame-decoder.js';
 
@@ -83,8 +83,11 @@ function tokenOf(req: UpgradeRequest): string | undefined {
  * (`adapters/transport`): admission during the HTTP upgrade, before any
  * per-connection state exists; then frames turned into service calls.
  */
-export class Gateway {
+export class Gateway implements ConnectionHandler {
   private readonly sweeper: NodeJS.Timeout;
+  /** Connection ids: this node's random prefix and a counter (unique cluster-wide, and short). */
+  private readonly idPrefix = randomBytes(6).toString('base64url');
+  private nextId = 0;
   private accepting = true;
   private readonly lastTyping = new WeakMap<Connection, Map<string, number>>();
   /** Per user with connections here: resolves once the broker routes their deliveries to this node. */
@@ -113,39 +116,10 @@ export class Gateway {
   /** Starts serving an accepted socket; the transport reports its frames and end through the result. */
   open(socket: ClientSocket, session: Session): ConnectionEvents {
     const { config, registry, metrics, now } = this.deps;
-    const conn = new Connection(randomUUID(), session, socket, config.maxOutboundBytes, now(), (bytes) => metrics.bytesWritten(bytes));
+    const id = `${this.idPrefix}.${(this.nextId++).toString(36)}`;
+    const conn = new Connection(id, session, socket, config.maxOutboundBytes, now(), this);
     const firstOfUser = registry.add(conn);
     metrics.connectionOpened();
-    let errors = 0;
-
-    const events: ConnectionEvents = {
-      message: (data, isBinary) => {
-        conn.lastSeenAt = now();
-        if (isBinary) return this.fail(conn, { code: 'bad_request', message: 'Frames are JSON text.' }, ++errors);
-        const decoded = decodeClientFrame(typeof data === 'string' ? data : data.toString());
-        if (!decoded.ok) {
-          const { ok: _ok, ...rest } = decoded;
-          return this.fail(conn, rest, ++errors);
-        }
-        errors = 0;
-        this.handle(conn, decoded.frame).catch((err) => {
-          const frame = decoded.frame;
-          const body = toErrorBody(err);
-          if (body.code === 'internal') this.deps.log.error({ err, type: frame.type }, 'frame handler failed');
-          conn.send({ type: 'error', ...body, ...(frame.type === 'send' && { id: frame.id }), ...('ref' in frame && frame.ref !== undefined && { ref: frame.ref }) });
-        });
-      },
-      closed: () => {
-        if (!registry.all.has(conn)) return; // reported twice
-        conn.closed = true;
-        if (registry.remove(conn)) {
-          this.routed.delete(conn.userId);
-          this.deps.routing.removeLocalUser(conn.userId);
-        }
-        metrics.connectionClosed();
-        this.deps.presence.disconnected(conn.userId, conn.id, conn.lastSeenAt).catch((err) => this.deps.log.error({ err }, 'presence disconnect failed'));
-      },
-    };
 
     // Welcome (after which the client syncs) only once deliveries for this
     // user are routed here: nothing committed after the sync can be missed.
@@ -158,7 +132,42 @@ export class Gateway {
         conn.close(CloseCode.SERVICE_RESTART, 'routing unavailable');
       },
     );
-    return events;
+    return conn;
+  }
+
+  /** A frame from a connection's peer. */
+  frame(conn: Connection, data: Buffer | string, isBinary: boolean): void {
+    conn.lastSeenAt = this.deps.now();
+    if (isBinary) return this.fail(conn, { code: 'bad_request', message: 'Frames are JSON text.' }, ++conn.errors);
+    const decoded = decodeClientFrame(typeof data === 'string' ? data : data.toString());
+    if (!decoded.ok) {
+      const { ok: _ok, ...rest } = decoded;
+      return this.fail(conn, rest, ++conn.errors);
+    }
+    conn.errors = 0;
+    this.handle(conn, decoded.frame).catch((err) => {
+      const frame = decoded.frame;
+      const body = toErrorBody(err);
+      if (body.code === 'internal') this.deps.log.error({ err, type: frame.type }, 'frame handler failed');
+      conn.send({ type: 'error', ...body, ...(frame.type === 'send' && { id: frame.id }), ...('ref' in frame && frame.ref !== undefined && { ref: frame.ref }) });
+    });
+  }
+
+  /** A connection's socket is gone. */
+  ended(conn: Connection): void {
+    const { registry } = this.deps;
+    if (!registry.all.has(conn)) return; // reported twice
+    conn.closed = true;
+    if (registry.remove(conn)) {
+      this.routed.delete(conn.userId);
+      this.deps.routing.removeLocalUser(conn.userId);
+    }
+    this.deps.metrics.connectionClosed();
+    this.deps.presence.disconnected(conn.userId, conn.id, conn.lastSeenAt).catch((err) => this.deps.log.error({ err }, 'presence disconnect failed'));
+  }
+
+  wrote(bytes: number): void {
+    this.deps.metrics.bytesWritten(bytes);
   }
 
   private welcome(conn: Connection): void {

@@ -77,7 +77,7 @@ class BunClientSocket implements ClientSocket {
     return this.ws.getBufferedAmount() + this.pendingBytes;
   }
 
-  send(frame: OutboundFrame): void {
+  writeFrame(frame: OutboundFrame): void {
     // Bun frames each send itself; the text is decoded once per message for all recipients.
     const text = (frame.wire ??= frame.payload.toString()) as string;
     if (this.pending) this.pending.push(text);
@@ -97,7 +97,7 @@ class BunClientSocket implements ClientSocket {
     else this.ws.cork(() => texts.forEach((t) => this.ws.sendText(t)));
   }
 
-  close(code: number, reason: string): void {
+  shutdown(code: number, reason: string): void {
     this.ws.close(code, reason);
     const ws = this.ws;
     setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
@@ -183,10 +183,10 @@ export async function serveBun(options: BunTransportOptions): Promise<BunTranspo
         ws.data.events = gateway.open(new BunClientSocket(ws), ws.data.session);
       },
       message(ws, message) {
-        ws.data.events?.message(message, typeof message !== 'string');
+        ws.data.events?.onMessage(message, typeof message !== 'string');
       },
       close(ws) {
-        ws.data.events?.closed();
+        ws.data.events?.onClose();
       },
     },
   });

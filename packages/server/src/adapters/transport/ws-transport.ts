@@ -23,39 +23,42 @@ export function wireFrame(payload: Buffer): Buffer[] {
 const CLOSE_GRACE_MS = 2_000;
 
 /**
- * One `ws` socket as the core's ClientSocket. Frames arrive already framed
- * (`wireFrame`, cached on the OutboundFrame: built once per message for all
- * recipients) and go straight to the TCP socket, corked until the end of the
- * tick: a group commit that fans ten messages out to the same member costs
- * one write system call for that member, not ten. ws keeps the upgraded
- * socket as `_socket`; writing whole frames to it is what ws itself does for
- * an uncompressed message (compression is off).
+ * A `ws` socket that is also the core's ClientSocket (ws builds it for us
+ * through its `WebSocket` option), so an idle connection costs one socket
+ * object and the core's Connection, and no per-connection closures. Its
+ * `bufferedAmount` is ws's own: bytes in the TCP socket's buffer plus any
+ * ws has queued.
+ *
+ * Frames arrive already framed (`wireFrame`, cached on the OutboundFrame:
+ * built once per message for all recipients) and go straight to the TCP
+ * socket, corked until the end of the tick: a group commit that fans ten
+ * messages out to the same member costs one write system call for that
+ * member, not ten. ws keeps the upgraded socket as `_socket`; writing whole
+ * frames to it is what ws itself does for an uncompressed message
+ * (compression is off).
  */
-class WsClientSocket implements ClientSocket {
+class ConfabWebSocket extends ws.WebSocket implements ClientSocket {
+  events: ConnectionEvents | undefined = undefined;
   private corked = false;
-  private readonly tcp: Socket;
 
-  constructor(private readonly socket: ws.WebSocket) {
-    this.tcp = (socket as unknown as { _socket: Socket })._socket;
+  private get tcp(): Socket {
+    return (this as unknown as { _socket: Socket })._socket;
   }
 
   get isOpen(): boolean {
-    return this.socket.readyState === ws.WebSocket.OPEN;
+    return this.readyState === ws.WebSocket.OPEN;
   }
 
-  get bufferedAmount(): number {
-    return this.tcp.writableLength;
-  }
-
-  send(frame: OutboundFrame): void {
+  writeFrame(frame: OutboundFrame): void {
     if (!this.isOpen) return;
     const wire = (frame.wire ??= wireFrame(frame.payload)) as Buffer[];
+    const tcp = this.tcp;
     if (!this.corked) {
       this.corked = true;
-      this.tcp.cork();
+      tcp.cork();
       process.nextTick(uncork, this);
     }
-    for (const part of wire) this.tcp.write(part);
+    for (const part of wire) tcp.write(part);
   }
 
   uncork(): void {
@@ -63,19 +66,28 @@ class WsClientSocket implements ClientSocket {
     this.tcp.uncork();
   }
 
-  close(code: number, reason: string): void {
-    this.socket.close(code, reason);
+  shutdown(code: number, reason: string): void {
+    this.close(code, reason);
     // A peer that never completes the closing handshake must not hold the socket.
-    setTimeout(terminate, CLOSE_GRACE_MS, this.socket).unref();
+    setTimeout(terminate, CLOSE_GRACE_MS, this).unref();
   }
 }
 
-function uncork(socket: WsClientSocket): void {
+function uncork(socket: ConfabWebSocket): void {
   socket.uncork();
 }
 
-function terminate(socket: ws.WebSocket): void {
+function terminate(socket: ConfabWebSocket): void {
   socket.terminate();
+}
+
+// Shared listeners (`this` is the socket): nothing is allocated per connection for them.
+function onMessage(this: ws.WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as ConfabWebSocket).events?.onMessage(data, isBinary);
+}
+
+function onClose(this: ws.WebSocket): void {
+  (this as ConfabWebSocket).events?.onClose();
 }
 
 function refuse(socket: Duplex, status: number, text: string): void {
@@ -98,6 +110,7 @@ export class WsTransport {
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
       clientTracking: false,
+      WebSocket: ConfabWebSocket,
       // Echo only the version protocol; the auth "protocol" is never echoed.
       handleProtocols: (protocols) => (protocols.has(PROTOCOL_NAME) ? PROTOCOL_NAME : false),
     });
@@ -118,13 +131,16 @@ export class WsTransport {
     });
     if (!admission.ok) return refuse(socket, admission.status, admission.reason);
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (socket) => {
-      const events: ConnectionEvents = this.gateway.open(new WsClientSocket(socket), admission.session);
-      socket.on('message', events.message);
-      socket.on('close', events.closed);
-      socket.on('error', (err) => this.log.warn({ err: err.message }, 'websocket error'));
+    this.wss.handleUpgrade(req, socket, head, (accepted) => {
+      const ws = accepted as ConfabWebSocket;
+      ws.events = this.gateway.open(ws, admission.session);
+      ws.on('message', onMessage);
+      ws.on('close', onClose);
+      ws.on('error', this.onError);
     });
   }
+
+  private readonly onError = (err: Error): void => this.log.warn({ err: err.message }, 'websocket error');
 
   close(): void {
     this.wss.close();
