@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 /*
  * Prints where a V8 CPU profile (.cpuprofile) spent its time: self time per
  * function and per file, largest first. Usage:
- *   node bench/profile-summary.ts <file.cpuprofile> [top]
+ *   node bench/profile-summary.ts <file.cpuprofile> [top] [--last S]
+ * --last S keeps only the final S seconds of the profile (e.g. a reconnect
+ * storm after a long set-up phase).
  */
 
 interface Node {
@@ -13,13 +15,22 @@ interface Node {
   children?: number[];
 }
 
-const [file, topArg] = process.argv.slice(2);
-if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
+const args = process.argv.slice(2);
+const lastAt = args.indexOf('--last');
+const lastUs = lastAt >= 0 ? Number(args.splice(lastAt, 2)[1]) * 1e6 : Infinity;
+const [file, topArg] = args;
+if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top] [--last S]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const top = Number(topArg ?? 30);
 
+const times: number[] = [];
+let t = 0;
+for (const d of profile.timeDeltas) times.push((t += d));
+const from = t - lastUs;
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+profile.samples.forEach((id, i) => {
+  if (times[i]! >= from) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
 const byFunction = new Map<string, number>();

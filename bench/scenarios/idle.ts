@@ -1,4 +1,5 @@
 import type { Target } from '../lib/driver.js';
+import { HeapSnapshots } from '../lib/heap-snapshot.js';
 import { rssBytes, tcpKernelBytes, tcpSlabBytes, totalCpuSeconds } from '../lib/proc-stats.js';
 import { MAX_CONNS_PER_WORKER, Workers } from '../lib/workers.js';
 
@@ -7,7 +8,10 @@ import { MAX_CONNS_PER_WORKER, Workers } from '../lib/workers.js';
  * server's memory per connection — user space (resident set growth of the
  * server process) and kernel (TCP socket buffers and socket structures,
  * machine-wide, so both ends of each loopback connection; the server's half
- * is about half of it) — and the CPU the server burns at rest.
+ * is about half of it) — and the CPU the server burns at rest. For Confab
+ * on Node it also counts the live heap per connection from heap snapshots
+ * (after a full collection), which the resident set, holding garbage and
+ * allocator slack, can only approximate.
  */
 
 export interface IdleOptions {
@@ -31,7 +35,13 @@ async function heapUsed(url: string): Promise<number | null> {
 }
 
 export async function idle(opts: IdleOptions) {
-  const running = await opts.target.start({ nodes: opts.nodes });
+  const snapshots = opts.target.name === 'confab' && process.env.CONFAB_BENCH_RUNTIME !== 'bun' && opts.nodes === 1 ? new HeapSnapshots() : null;
+  const nodeArgs = process.env.CONFAB_BENCH_NODE_ARGS;
+  if (snapshots) process.env.CONFAB_BENCH_NODE_ARGS = `${nodeArgs ?? ''} ${snapshots.nodeArgs}`;
+  const running = await opts.target.start({ nodes: opts.nodes }).finally(() => {
+    if (nodeArgs === undefined) delete process.env.CONFAB_BENCH_NODE_ARGS;
+    else process.env.CONFAB_BENCH_NODE_ARGS = nodeArgs;
+  });
   const workers = Workers.start(Math.max(opts.workers, Math.ceil(opts.clients / MAX_CONNS_PER_WORKER)));
   try {
     const specs = await opts.target.provision(running, { clients: opts.clients, rooms: [] });
@@ -55,6 +65,16 @@ export async function idle(opts: IdleOptions) {
     await new Promise((r) => setTimeout(r, opts.restMs));
     const cpu = totalCpuSeconds(running.pids) - cpu0;
 
+    // Last, so that the snapshots' own work is not in the figures above.
+    let liveHeapBytesPerConnection: number | null = null;
+    if (snapshots) {
+      const withConnections = await snapshots.liveBytes(running.pids[0]!);
+      await workers.drop();
+      await new Promise((r) => setTimeout(r, opts.settleMs));
+      const without = await snapshots.liveBytes(running.pids[0]!);
+      liveHeapBytesPerConnection = Math.round((withConnections - without) / opts.clients);
+    }
+
     const n = opened.ok;
     return {
       connections: n,
@@ -63,6 +83,7 @@ export async function idle(opts: IdleOptions) {
       connectMs: opened.ms,
       userBytesPerConnection: Math.round((rssAfter - rssBefore) / n),
       heapBytesPerConnection: heapBefore !== null && heapAfter !== null ? Math.round((heapAfter - heapBefore) / n) : null,
+      liveHeapBytesPerConnection,
       serverRssMiB: Math.round((rssAfter / 2 ** 20) * 10) / 10,
       kernelTcpBufferBytesPerConnection: Math.round((kernelAfter - kernelBefore) / n),
       kernelSocketSlabBytesPerConnection: Number.isNaN(slabAfter) ? null : Math.round((slabAfter - slabBefore) / n),
@@ -73,5 +94,6 @@ export async function idle(opts: IdleOptions) {
   } finally {
     await workers.close();
     await running.stop();
+    snapshots?.dispose();
   }
 }

@@ -36,6 +36,8 @@ function serverCommand(): [string, string[]] {
   }
   // CONFAB_BENCH_PROFILE=<dir> writes a V8 CPU profile of each server process there (read it with bench/profile-summary.ts).
   const profile = process.env.CONFAB_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONFAB_BENCH_PROFILE}`] : [];
+  // CONFAB_BENCH_NODE_ARGS: further node flags for the server, e.g. --heapsnapshot-signal=SIGUSR2.
+  profile.push(...(process.env.CONFAB_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean));
   return [process.execPath, [...profile, '--conditions=@confab/source', '--import', 'tsx', 'packages/server/src/main.ts']];
 }
 
