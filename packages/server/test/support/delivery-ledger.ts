@@ -183,9 +183,10 @@ export class Ledger {
       const ids = new Set(order);
       const storedOrder = history.filter((m) => ids.has(m.clientId)).map((m) => m.clientId);
       const at = order.findIndex((id, i) => storedOrder[i] !== id);
-      if (at >= 0) {
+      // A missing message is reported above; here only what is stored ahead of its turn.
+      const instead = at >= 0 ? mine.find((s) => s.clientId === storedOrder[at]) : undefined;
+      if (instead) {
         const expected = mine.find((s) => s.clientId === order[at])!;
-        const instead = mine.find((s) => s.clientId === storedOrder[at])!;
         add(
           `${device.name}'s sends are stored out of order from its send #${at} on: "${instead.text}" (seq ${instead.ack!.seq}) is stored before "${expected.text}" (seq ${expected.ack!.seq}), ` +
             `sent ${instead.sentAt - expected.sentAt} ms after it`,
