@@ -57,6 +57,14 @@ export const SETTINGS = {
   nodeId: setting({ env: 'NODE_ID', kind: 'string', default: '', description: 'This node\'s name in the cluster. Empty: a random id per start.' }),
   publicUrl: setting({ env: 'PUBLIC_URL', kind: 'string', default: '', description: 'The base URL clients use to reach this node directly (handed out by discovery). Empty: derived from HOST and the listening port.' }),
   trustProxy: setting({ env: 'TRUST_PROXY', kind: 'bool', default: false, description: 'Trust X-Forwarded-* headers from a reverse proxy.' }),
+  allowedOrigins: setting({
+    env: 'ALLOWED_ORIGINS', kind: 'string', default: '',
+    description: 'Comma-separated origins (e.g. `https://chat.example.com`) whose pages may open WebSockets, besides the server\'s own origin (its Host, or PUBLIC_URL); `*` allows any. Upgrades carrying another `Origin` are refused (403); clients that send no `Origin` (apps, the Node SDK) are not affected.',
+  }),
+  maxConnectionsPerUser: setting({
+    env: 'MAX_CONNECTIONS_PER_USER', kind: 'int', default: 50, min: 0, max: 100_000,
+    description: 'Most WebSockets one user may hold open on one node, over all their devices and tabs; one more is refused (429). 0 turns the limit off.',
+  }),
 
   // --- abuse limits (docs/security.md explains each default) ---
   sendMessagesPerSecond: setting({
@@ -165,6 +173,9 @@ export function loadConfig(env: Record<string, string | undefined> = {}, overrid
   const config = out as Config;
   if (config.presenceTimeoutMs <= config.heartbeatMs) {
     problems.push('PRESENCE_TIMEOUT_MS must be larger than HEARTBEAT_MS');
+  }
+  for (const origin of config.allowedOrigins.split(',').map((o) => o.trim()).filter((o) => o && o !== '*')) {
+    if (!URL.canParse(origin)) problems.push(`ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://chat.example.com`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

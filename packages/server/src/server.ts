@@ -40,7 +40,7 @@ import type { PresenceTracker } from './presence/presence-tracker.js';
 import type { Broker } from './realtime/broker.js';
 import { ConnectionRegistry } from './realtime/connection-registry.js';
 import { Fanout } from './realtime/fanout.js';
-import { Gateway } from './realtime/gateway.js';
+import { Gateway, parseOrigins } from './realtime/gateway.js';
 import { WsTransport } from './adapters/transport/ws-transport.js';
 import type { Store } from './store/store.js';
 
@@ -231,9 +231,10 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
     push,
     registry,
     routing: broker,
+    blockRelations: (userId) => store.blockRelations(userId),
     log,
     metrics: metrics.gateway,
-    config: { ...config, nodeId },
+    config: { ...config, nodeId, allowedOrigins: parseOrigins(config.allowedOrigins) },
     now,
   });
 
@@ -245,7 +246,7 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         registry.deliver(event.userIds, event.payload);
         return;
       case 'revoke-device':
-        gateway.closeDevice(event.deviceId, CloseCode.SESSION_REVOKED, 'session revoked');
+        gateway.deviceRevoked(event.deviceId);
         return;
       case 'membership':
         members.invalidate(event.channelId);

@@ -52,6 +52,12 @@ export class ConnectionRegistry {
     return list(this.byDevice.get(deviceId));
   }
 
+  /** How many connections of this user this node holds. */
+  countOfUser(userId: string): number {
+    const held = this.byUser.get(userId);
+    return held === undefined ? 0 : held instanceof Set ? held.size : 1;
+  }
+
   ofUser(userId: string): Connection[] {
     return list(this.byUser.get(userId));
   }

@@ -43,11 +43,26 @@ export interface GatewayDeps {
   /** Told which messages a device received live, so it is not pushed them. */
   push: { received(deviceId: string, channelId: string, seq: number): void };
   registry: ConnectionRegistry;
+  /** Users in a block relation with this one (typing is not shown between them). */
+  blockRelations(userId: string): Promise<string[]>;
   /** Cluster routing: deliveries for a user go to the nodes holding their connections. */
   routing: { addLocalUser(userId: string): Promise<void>; removeLocalUser(userId: string): void };
   log: GatewayLogger;
   metrics: GatewayMetrics;
-  config: { nodeId: string; heartbeatMs: number; presenceTimeoutMs: number; maxOutboundBytes: number; maxGroupMembers: number };
+  config: {
+    nodeId: string;
+    heartbeatMs: number;
+    presenceTimeoutMs: number;
+    maxOutboundBytes: number;
+    maxGroupMembers: number;
+    /** Origins allowed besides the server's own (see `originAllowed`). */
+    allowedOrigins: readonly string[];
+    /** The configured public URL, whose origin counts as the server's own ('' when unset). */
+    publicUrl: string;
+    /** Per node; 0 means no limit. */
+    maxConnectionsPerUser: number;
+    trustProxy: boolean;
+  };
   now: () => number;
 }
 
@@ -61,10 +76,47 @@ export interface UpgradeRequest {
   /** The Sec-WebSocket-Protocol header as sent. */
   protocols: string | undefined;
   authorization: string | undefined;
+  /** The Origin header (browsers always send one; other clients usually none). */
+  origin: string | undefined;
+  /** The Host header. */
+  host: string | undefined;
+  /** X-Forwarded-Host, used instead of Host only with `trustProxy`. */
+  forwardedHost: string | undefined;
 }
 
 /** Accept with the session, or refuse with an HTTP status before any WebSocket exists. */
 export type Admission = { ok: true; session: Session } | { ok: false; status: number; reason: string };
+
+/**
+ * Browsers let any page open a WebSocket to any server (no same-origin policy
+ * for them) and say who did in `Origin`. An upgrade with an Origin must come
+ * from the server's own origin or one the operator allowed; without one it is
+ * not from a browser page, and the bearer token alone decides.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: readonly string[], publicUrl: string): boolean {
+  if (origin === undefined) return true;
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (publicUrl && new URL(publicUrl).origin === parsed.origin) return true;
+  return host !== undefined && parsed.host === host.toLowerCase();
+}
+
+/** Parses ALLOWED_ORIGINS: comma-separated, each reduced to its origin (scheme://host[:port]). */
+export function parseOrigins(list: string): string[] {
+  return list
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => (o === '*' ? o : new URL(o).origin));
+}
+
+/** How long a logged-out device is remembered, for sockets whose upgrade was admitted just before. */
+const REVOKED_MEMORY_MS = 60_000;
 
 /** Reads the bearer token from the offered subprotocols or the Authorization header. */
 function tokenOf(req: UpgradeRequest): string | undefined {
@@ -90,6 +142,8 @@ export class Gateway implements ConnectionHandler {
   private nextId = 0;
   private accepting = true;
   private readonly lastTyping = new WeakMap<Connection, Map<string, number>>();
+  /** Devices logged out lately (id → when), so a socket admitted just before the logout is closed at open. */
+  private readonly revoked = new Map<string, number>();
   /** Per user with connections here: resolves once the broker routes their deliveries to this node. */
   private readonly routed = new Map<string, Promise<void>>();
 
@@ -103,6 +157,9 @@ export class Gateway implements ConnectionHandler {
   async admit(req: UpgradeRequest): Promise<Admission> {
     if (req.path !== WS_PATH) return { ok: false, status: 404, reason: 'Not Found' };
     if (!this.accepting) return { ok: false, status: 503, reason: 'Service Unavailable' };
+    const { config } = this.deps;
+    const host = (config.trustProxy && req.forwardedHost?.split(',')[0]?.trim()) || req.host;
+    if (!originAllowed(req.origin, host, config.allowedOrigins, config.publicUrl)) return { ok: false, status: 403, reason: 'Forbidden' };
     let session: Session | null;
     try {
       session = await this.deps.accounts.authenticate(tokenOf(req));
@@ -110,7 +167,11 @@ export class Gateway implements ConnectionHandler {
       this.deps.log.error({ err }, 'authentication failed');
       return { ok: false, status: 503, reason: 'Service Unavailable' };
     }
-    return session ? { ok: true, session } : { ok: false, status: 401, reason: 'Unauthorized' };
+    if (!session) return { ok: false, status: 401, reason: 'Unauthorized' };
+    if (config.maxConnectionsPerUser > 0 && this.deps.registry.countOfUser(session.user.id) >= config.maxConnectionsPerUser) {
+      return { ok: false, status: 429, reason: 'Too Many Requests' };
+    }
+    return { ok: true, session };
   }
 
   /** Starts serving an accepted socket; the transport reports its frames and end through the result. */
@@ -120,6 +181,11 @@ export class Gateway implements ConnectionHandler {
     const conn = new Connection(id, session, socket, config.maxOutboundBytes, now(), this);
     const firstOfUser = registry.add(conn);
     metrics.connectionOpened();
+    if (this.revoked.has(conn.deviceId)) {
+      // Logged out between this socket's admission and now: the close for the device went by before it was listed.
+      conn.close(CloseCode.SESSION_REVOKED, 'session revoked');
+      return conn;
+    }
 
     // Welcome (after which the client syncs) only once deliveries for this
     // user are routed here: nothing committed after the sync can be missed.
@@ -219,7 +285,8 @@ export class Gateway implements ConnectionHandler {
         const now = this.deps.now();
         if (now - (last.get(frame.channelId) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
         last.set(frame.channelId, now);
-        this.deps.fanout.typing(frame.channelId, conn.userId, [...members].filter((id) => id !== conn.userId));
+        const blocked = new Set(await this.deps.blockRelations(conn.userId));
+        this.deps.fanout.typing(frame.channelId, conn.userId, [...members].filter((id) => id !== conn.userId && !blocked.has(id)));
         return;
       }
     }
@@ -233,9 +300,16 @@ export class Gateway implements ConnectionHandler {
     }
   }
 
-  /** Closes every socket of a device, e.g. after logout. */
-  closeDevice(deviceId: string, code: number, reason: string): void {
-    for (const conn of this.deps.registry.ofDevice(deviceId)) conn.close(code, reason);
+  /** Closes every socket of a device after logout, including one admitted but not yet open. */
+  deviceRevoked(deviceId: string): void {
+    const now = this.deps.now();
+    this.revoked.delete(deviceId);
+    this.revoked.set(deviceId, now);
+    for (const [id, at] of this.revoked) {
+      if (now - at < REVOKED_MEMORY_MS) break; // oldest first
+      this.revoked.delete(id);
+    }
+    for (const conn of this.deps.registry.ofDevice(deviceId)) conn.close(CloseCode.SESSION_REVOKED, 'session revoked');
   }
 
   /** Stops accepting upgrades and asks every client to reconnect elsewhere. */

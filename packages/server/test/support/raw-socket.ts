@@ -24,12 +24,13 @@ export class RawSocket {
     this.closed = new Promise((resolve) => ws.on('close', (code) => resolve((this.closeCode = code))));
   }
 
-  static open(url: string, token: string, opts: { via?: 'subprotocol' | 'header' } = {}): Promise<RawSocket> {
+  static open(url: string, token: string, opts: { via?: 'subprotocol' | 'header'; origin?: string } = {}): Promise<RawSocket> {
     const wsUrl = url.replace(/^http/, 'ws') + WS_PATH;
+    const origin = opts.origin !== undefined ? { origin: opts.origin } : {};
     const ws =
       opts.via === 'header'
-        ? new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } })
-        : new WebSocket(wsUrl, [PROTOCOL_NAME, AUTH_SUBPROTOCOL_PREFIX + token]);
+        ? new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` }, ...origin })
+        : new WebSocket(wsUrl, [PROTOCOL_NAME, AUTH_SUBPROTOCOL_PREFIX + token], origin);
     const sock = new RawSocket(ws);
     return new Promise((resolve, reject) => {
       ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })));

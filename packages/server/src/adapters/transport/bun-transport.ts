@@ -162,6 +162,9 @@ export async function serveBun(options: BunTransportOptions): Promise<BunTranspo
         path: url.pathname,
         protocols: req.headers.get('sec-websocket-protocol') ?? undefined,
         authorization: req.headers.get('authorization') ?? undefined,
+        origin: req.headers.get('origin') ?? undefined,
+        host: req.headers.get('host') ?? undefined,
+        forwardedHost: req.headers.get('x-forwarded-host') ?? undefined,
       });
       if (!admission.ok) return new Response(null, { status: admission.status, headers: { connection: 'close' } });
       const offered = (req.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());

@@ -90,6 +90,10 @@ function onClose(this: ws.WebSocket): void {
   (this as ConfabWebSocket).events?.onClose();
 }
 
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
@@ -128,6 +132,9 @@ export class WsTransport {
       path: (req.url ?? '').split('?')[0] ?? '',
       protocols: req.headers['sec-websocket-protocol'],
       authorization: req.headers.authorization,
+      origin: req.headers.origin,
+      host: req.headers.host,
+      forwardedHost: header(req.headers['x-forwarded-host']),
     });
     if (!admission.ok) return refuse(socket, admission.status, admission.reason);
     if (socket.destroyed) return;
