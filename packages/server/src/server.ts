@@ -329,7 +329,11 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
         while (registry.size > 0 && Date.now() < closing) await new Promise((r) => setTimeout(r, 10));
         gateway.close();
         await closeTransport();
-        await app.close();
+        // Fastify closes the keep-alive connections idle when close starts; one
+        // whose request finishes later would otherwise hold the close for the
+        // whole keep-alive timeout (72 s).
+        const idle = setInterval(() => app.server.closeIdleConnections(), 100);
+        await app.close().finally(() => clearInterval(idle));
         await discovery.stop();
         await messages.drained();
         await receipts.close();
