@@ -23,11 +23,11 @@ export interface PostgresServer {
   child: ChildProcess | null;
 }
 
-/** Where initdb and postgres are: $CONFAB_TEST_PG_BINDIR, `pg_config --bindir`, the newest /usr/lib/postgresql/<v>/bin, or PATH; null if nowhere. */
+/** Where initdb and postgres are: $CONFAB_TEST_PG_BINDIR when set (and only there), else `pg_config --bindir`, the newest /usr/lib/postgresql/<v>/bin, or PATH; null if nowhere. */
 export function findPostgresBinaries(): string | null {
   const has = (dir: string) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'postgres'));
+  if (process.env.CONFAB_TEST_PG_BINDIR) return has(process.env.CONFAB_TEST_PG_BINDIR) ? process.env.CONFAB_TEST_PG_BINDIR : null;
   const candidates: string[] = [];
-  if (process.env.CONFAB_TEST_PG_BINDIR) candidates.push(process.env.CONFAB_TEST_PG_BINDIR);
   try {
     candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   } catch {
