@@ -212,7 +212,7 @@ describe('a reconnect storm', () => {
     // Each group: its creation and the 9 messages of the senders; each 1:1 channel: one send per side.
     for (const g of groups) lastSeq[g] = 1 + 9;
     for (const d of directs) lastSeq[d] = 2;
-    const reports = await Promise.all(workers.map((w) => w.request({ type: 'converge', lastSeq, timeoutMs: 120_000 }, 'converged')));
+    const reports = await Promise.all(workers.map((w) => w.request({ type: 'converge', lastSeq, timeoutMs: 150_000 }, 'converged')));
     const convergedAt = Date.now();
     const overflows = listenOverflows() - overflowsAtCut;
     const cpu = {
@@ -323,5 +323,5 @@ describe('a reconnect storm', () => {
     expect(pages).toBeLessThanOrEqual(4 * clients);
 
     await Promise.all(workers.map((w) => w.request({ type: 'close' }, 'closed')));
-  }, 240_000);
+  }, 300_000);
 });
