@@ -56,6 +56,9 @@ export interface Overrides {
 /** The JavaScript runtime this process runs on; it picks the transport and the SQLite driver. */
 export const RUNTIME: 'node' | 'bun' = typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined' ? 'bun' : 'node';
 
+/** Pending connections the kernel may queue for accept (see `listen`). */
+const LISTEN_BACKLOG = 8_192;
+
 /** How long a node's announcement lives without a refresh (refreshed every third of it). */
 const DISCOVERY_TTL_MS = 6_000;
 
@@ -285,7 +288,10 @@ export async function createServer(config: Config, overrides: Overrides = {}): P
       closeTransport = () => bun.close();
       return bun.port;
     }
-    await app.listen({ host: config.host, port: config.port });
+    // A reconnect storm is thousands of connects at once: Node's default
+    // accept queue (511) overflows and the kernel drops SYNs, which clients
+    // only retry seconds later. The kernel caps this at net.core.somaxconn.
+    await app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
     const ws = new WsTransport(gateway, log);
     ws.attach(app.server);
     closeTransport = async () => ws.close();
