@@ -37,6 +37,15 @@ describe('benchmark harness (smoke)', () => {
     }, 120_000);
   }
 
+  it('direct on Bun: the same server core on Bun\'s transport and bun:sqlite loses nothing', async () => {
+    // Bun comes from the devDependencies, so this runs wherever `npm ci` did.
+    const report = await bench('direct', '--runtime', 'bun');
+    expect(report.params).toMatchObject({ target: 'confab', runtime: 'bun' });
+    const [rate] = report.runs[0].rates;
+    expect(rate.sent).toBeGreaterThan(0);
+    expect(rate).toMatchObject({ acked: rate.sent, refused: 0, lost: 0, deliveries: rate.expectedDeliveries });
+  }, 120_000);
+
   it('groups: every member gets every message', async () => {
     const [rate] = (await bench('groups')).runs[0].rates;
     expect(rate.sent).toBeGreaterThan(0);
@@ -47,6 +56,7 @@ describe('benchmark harness (smoke)', () => {
     const [result] = (await bench('idle')).runs;
     expect(result.connections).toBe(100);
     expect(typeof result.userBytesPerConnection).toBe('number');
+    expect(result.liveHeapBytesPerConnection).toBeGreaterThan(0);
     expect(typeof result.cpuPercentAtRest).toBe('number');
   }, 120_000);
 

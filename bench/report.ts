@@ -68,18 +68,22 @@ for (const [name, kind, title] of [
   ['groups-ws-relay', 'groups', 'Groups of 100, bare ws relay'],
   ['groups-socketio', 'groups', 'Groups of 100, Socket.IO'],
   ['groups-confab-2nodes', 'groups', 'Groups of 100, Confab on two nodes (PostgreSQL + Redis)'],
+  ['direct-confab-node', 'direct', '1:1, Confab on Node (the runtime comparison)'],
+  ['direct-confab-bun', 'direct', '1:1, Confab on Bun (the runtime comparison)'],
+  ['groups-confab-node', 'groups', 'Groups of 100, Confab on Node (the runtime comparison)'],
+  ['groups-confab-bun', 'groups', 'Groups of 100, Confab on Bun (the runtime comparison)'],
 ] as const) {
   const r = load(name);
   if (!r) continue;
   out.push(`\n### ${title}\n\nMedian of ${r.runs.length} runs (a sweep stops once p99 passes 1 s); highest rate within budget (median of the runs' highest): ${fmt(r.median.maxRateWithinBudget ?? NaN)} msg/s.\n`);
   out.push(rateTable(r, kind));
 }
-for (const name of ['idle-confab', 'idle-ws-relay', 'idle-socketio']) {
+for (const name of ['idle-confab', 'idle-confab-bun', 'idle-ws-relay', 'idle-socketio']) {
   const r = load(name);
   if (!r) continue;
   const pick = (k: string) => median(r.runs.map((x: Json) => x[k]));
   out.push(
-    `\n**${name}** (${r.runs[0].connections} connections, ${r.runs[0].loadProcesses} load processes of ≤${r.runs[0].connectionsPerLoadProcess}): user space ${fmt(pick('userBytesPerConnection'))} B/connection, kernel socket structures ${fmt(pick('kernelSocketSlabBytesPerConnection'))} B/connection (both ends), kernel TCP buffers ${fmt(pick('kernelTcpBufferBytesPerConnection'))} B/connection, CPU at rest ${fmt(pick('cpuPercentAtRest'), 1)} % of a core.`,
+    `\n**${name}** (${r.runs[0].connections} connections, ${r.runs[0].loadProcesses} load processes of ≤${r.runs[0].connectionsPerLoadProcess}): user space ${fmt(pick('userBytesPerConnection'))} B/connection${r.runs[0].liveHeapBytesPerConnection ? ` (live heap after a full collection: ${fmt(pick('liveHeapBytesPerConnection'))} B)` : ''}, kernel socket structures ${fmt(pick('kernelSocketSlabBytesPerConnection'))} B/connection (both ends), kernel TCP buffers ${fmt(pick('kernelTcpBufferBytesPerConnection'))} B/connection, CPU at rest ${fmt(pick('cpuPercentAtRest'), 1)} % of a core.`,
   );
 }
 const h = load('history');

@@ -24,4 +24,10 @@ bench idle-socketio idle --target socketio
 bench reconnect-confab reconnect
 bench direct-confab-2nodes direct --nodes 2 --rates 1000,2000,4000,6000,8000
 bench groups-confab-2nodes groups --nodes 2 --rates 250,500,1000,1500,2000
+# The runtime comparison: the same server core on Node and on Bun, back to back.
+bench direct-confab-node direct --runtime node --rates 2000,4000,6000
+bench direct-confab-bun direct --runtime bun --rates 2000,4000,6000
+bench groups-confab-node groups --runtime node --rates 1000,1500,2000
+bench groups-confab-bun groups --runtime bun --rates 1000,1500,2000
+bench idle-confab-bun idle --runtime bun
 echo "results in $out" >&2

@@ -21,7 +21,7 @@ import { floorScenario } from './scenarios/floor.js';
  *   --nodes N        Confab nodes on PostgreSQL + Redis (default 1: embedded SQLite)
  *   --runtime node|bun   the runtime Confab's server runs on (default node; bun
  *                    uses Bun's built-in WebSocket server and bun:sqlite; the
- *                    `bun` binary comes from PATH or CONFAB_BENCH_BUN)
+ *                    `bun` binary is the project's devDependency, or CONFAB_BENCH_BUN)
  *   --rates a,b,c    offered messages per second to sweep (direct, groups)
  *   --duration S     seconds per rate, including --warmup (default 8, warm-up 2)
  *   --clients N      connections (idle, reconnect); --pairs N (direct); --groups N (groups)
@@ -101,7 +101,7 @@ async function once(): Promise<{ params: Record<string, unknown>; result: Record
     case 'idle': {
       const clients = Number(values.clients ?? (quick ? 100 : 10_000));
       const result = await idle({ target, nodes, clients, settleMs: quick ? 1_000 : 10_000, restMs: quick ? 2_000 : 30_000, workers });
-      return { params: { target: target.name, nodes, clients }, result, headline: { userBytesPerConnection: result.userBytesPerConnection, cpuPercentAtRest: result.cpuPercentAtRest } };
+      return { params: { target: target.name, nodes, clients }, result, headline: { liveHeapBytesPerConnection: result.liveHeapBytesPerConnection, userBytesPerConnection: result.userBytesPerConnection, cpuPercentAtRest: result.cpuPercentAtRest } };
     }
     case 'history': {
       const messages = Number(values.messages ?? (quick ? 2_000 : 1_000_000));

@@ -32,7 +32,8 @@ interface Proc {
 /** The server's command line: Node through tsx, or Bun (which runs TypeScript itself) with --runtime bun. */
 function serverCommand(): [string, string[]] {
   if (process.env.CONFAB_BENCH_RUNTIME === 'bun') {
-    return [process.env.CONFAB_BENCH_BUN ?? 'bun', ['--conditions=@confab/source', 'packages/server/src/main.ts']];
+    // The project's own Bun (a devDependency) unless CONFAB_BENCH_BUN names another.
+    return [process.env.CONFAB_BENCH_BUN ?? join(root, 'node_modules', '.bin', 'bun'), ['--conditions=@confab/source', 'packages/server/src/main.ts']];
   }
   // CONFAB_BENCH_PROFILE=<dir> writes a V8 CPU profile of each server process there (read it with bench/profile-summary.ts).
   const profile = process.env.CONFAB_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONFAB_BENCH_PROFILE}`] : [];
