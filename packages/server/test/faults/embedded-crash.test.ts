@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Device, Ledger, checkInvariant, startTraffic } from '../support/delivery-ledger.js';
 import { http, newUser } from '../support/http.js';
-import { spawnServer, type ServerProcess } from '../support/process.js';
+import { killServer, spawnServer, type ServerProcess } from '../support/process.js';
 import { freePort } from '../support/redis-server.js';
 import { sleep, until } from '../support/wait.js';
 import { anotherToken, api, faultClient, openDevice } from './fault-kit.js';
@@ -22,10 +22,7 @@ const devices: Device[] = [];
 
 afterAll(async () => {
   for (const d of devices) d.client.close();
-  if (server && server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
+  await killServer(server);
   rmSync(dir, { recursive: true, force: true });
 });
 

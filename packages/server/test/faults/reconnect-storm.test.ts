@@ -7,7 +7,7 @@ import type { Message } from '@confab/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Device, Ledger, checkDelivered, readHistory } from '../support/delivery-ledger.js';
 import { http } from '../support/http.js';
-import { spawnServer, type ServerProcess } from '../support/process.js';
+import { killServer, spawnServer, type ServerProcess } from '../support/process.js';
 import { freePort } from '../support/redis-server.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { sleep } from '../support/wait.js';
@@ -47,10 +47,7 @@ afterAll(async () => {
   for (const s of senders) s.client.close();
   for (const w of workers) w.child.kill('SIGKILL');
   await proxy?.close();
-  if (server && server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
+  await killServer(server);
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Device, Ledger, checkInvariant } from '../support/delivery-ledger.js';
 import { http, login, newUser } from '../support/http.js';
-import { spawnServer, type ServerProcess } from '../support/process.js';
+import { killServer, spawnServer, type ServerProcess } from '../support/process.js';
 import { client } from '../support/sdk.js';
 import { until } from '../support/wait.js';
 
@@ -39,10 +39,7 @@ const devices: Device[] = [];
 
 afterAll(async () => {
   for (const d of devices) d.client.close();
-  if (server && server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
+  await killServer(server);
   rmSync(dir, { recursive: true, force: true });
 });
 

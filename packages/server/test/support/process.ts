@@ -46,3 +46,10 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   });
   return { url, env, child, exited, output: () => out };
 }
+
+/** Kills a server process at once (as a crash would) if it still runs, and waits for it to exit. */
+export async function killServer(server: ServerProcess | undefined): Promise<void> {
+  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGKILL');
+  await server.exited;
+}
