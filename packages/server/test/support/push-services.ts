@@ -384,7 +384,10 @@ function selfSignedCertificate(): { key: string; cert: string } {
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(der(0x31, seq(oid('2.5.4.3'), der(0x0c, Buffer.from('127.0.0.1')))));
   const serial = randomBytes(8);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // a positive INTEGER
+  // A positive INTEGER in minimal DER: the top bit clear (else it would be
+  // negative) and the first byte never zero (a leading zero byte before one
+  // with its top bit clear is "illegal padding", which OpenSSL refuses).
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x01;
   const now = Date.now();
   const subjectAltName = seq(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x82, Buffer.from('localhost')));
   const extensions = der(0xa3, seq(
