@@ -19,6 +19,8 @@ export class PresenceService {
    * much of last-seen precision, never a message.
    */
   private pending = new Map<string, number>();
+  /** The batch being written now: until it commits, a read of the store may not show it yet. */
+  private writing: ReadonlyMap<string, number> = new Map();
   private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
 
@@ -64,14 +66,16 @@ export class PresenceService {
     const visible = new Set(await this.store.contactsAmong(askerId, others));
     const unique = wanted.filter((id) => id === askerId || visible.has(id));
     if (unique.length === 0) return [];
+    // Taken before the read: a time not yet committed when the read starts is
+    // still in memory now, and one committed before it is in what is read.
+    const unwritten = new Map(unique.map((id) => [id, this.lastSeenOf(id, null)]));
     const [online, users] = await Promise.all([this.tracker.online(unique), this.store.getUsers(unique)]);
-    return users.map((u) => ({ userId: u.id, online: online.has(u.id), lastSeen: this.lastSeenOf(u.id, u.lastSeen) }));
+    return users.map((u) => ({ userId: u.id, online: online.has(u.id), lastSeen: newer(u.lastSeen, unwritten.get(u.id) ?? null) }));
   }
 
-  /** The newer of a stored last-seen time and one not yet written. */
+  /** The newest of a stored last-seen time and any not yet written (or being written). */
   lastSeenOf(userId: string, stored: number | null): number | null {
-    const pending = this.pending.get(userId);
-    return pending !== undefined && (stored === null || pending > stored) ? pending : stored;
+    return newer(newer(stored, this.pending.get(userId) ?? null), this.writing.get(userId) ?? null);
   }
 
   /** Writes what is pending; resolves when everything noted before the call is stored. */
@@ -80,12 +84,15 @@ export class PresenceService {
       if (this.pending.size === 0) return;
       const batch = this.pending;
       this.pending = new Map();
+      this.writing = batch;
       try {
         await this.store.setLastSeen(batch);
       } catch (err) {
         // Put back what was not written, unless something newer arrived meanwhile.
         for (const [userId, at] of batch) if (!((this.pending.get(userId) ?? -Infinity) >= at)) this.pending.set(userId, at);
         this.opts.onError(err);
+      } finally {
+        this.writing = new Map();
       }
     });
     return this.flushing;
@@ -110,4 +117,8 @@ export class PresenceService {
       this.opts.onError(err);
     }
   }
+}
+
+function newer(a: number | null, b: number | null): number | null {
+  return a === null || (b !== null && b > a) ? b : a;
 }
