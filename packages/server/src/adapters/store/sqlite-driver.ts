@@ -42,12 +42,16 @@ export function openSqlite(path: string): SqliteDatabase {
 function openBetterSqlite(path: string): SqliteDatabase {
   const Database = require('better-sqlite3') as typeof BetterSqlite;
   const db = new Database(path);
+  // One transaction wrapper, built once, that runs the function it is given:
+  // db.transaction() builds five wrapper functions per call, which cost more
+  // than a small read inside it.
+  const run = db.transaction((fn: () => unknown) => fn());
   return {
     prepare: <P extends unknown[], R>(sql: string) => db.prepare<P, R>(sql) as unknown as SqliteStatement<P, R>,
     preparePluck: <P extends unknown[], V>(sql: string) => db.prepare<P, V>(sql).pluck() as unknown as SqliteStatement<P, V>,
     exec: (sql) => void db.exec(sql),
     pragma: (text) => db.pragma(text, { simple: true }),
-    transaction: (mode, fn) => (mode === 'immediate' ? db.transaction(fn).immediate() : db.transaction(fn).deferred()),
+    transaction: <T>(mode: 'immediate' | 'deferred', fn: () => T) => (mode === 'immediate' ? run.immediate(fn) : run.deferred(fn)) as T,
     close: () => db.close(),
   };
 }
@@ -62,7 +66,7 @@ interface BunStatement {
 interface BunDatabase {
   prepare(sql: string): BunStatement;
   exec(sql: string): void;
-  transaction<T>(fn: () => T): { immediate(): T; deferred(): T };
+  transaction<A extends unknown[], T>(fn: (...args: A) => T): { immediate(...args: A): T; deferred(...args: A): T };
   close(): void;
 }
 
@@ -70,6 +74,7 @@ function openBun(path: string): SqliteDatabase {
   const { Database } = require('bun:sqlite') as { Database: new (path: string, options: { strict: boolean; create: boolean }) => BunDatabase };
   // strict: named parameters bind without their `@` prefix, as in better-sqlite3.
   const db = new Database(path, { strict: true, create: true });
+  const run = db.transaction((fn: () => unknown) => fn());
   const firstColumn = (row: Record<string, unknown> | null | undefined): unknown => {
     if (row) for (const key in row) return row[key];
     return undefined;
@@ -93,7 +98,7 @@ function openBun(path: string): SqliteDatabase {
     },
     exec: (sql) => db.exec(sql),
     pragma: (text) => firstColumn(db.prepare(`PRAGMA ${text}`).get()),
-    transaction: (mode, fn) => (mode === 'immediate' ? db.transaction(fn).immediate() : db.transaction(fn).deferred()),
+    transaction: <T>(mode: 'immediate' | 'deferred', fn: () => T) => (mode === 'immediate' ? run.immediate(fn) : run.deferred(fn)) as T,
     close: () => db.close(),
   };
 }
