@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ID_PATTERN, MAX_CLIENT_ID_LENGTH } from './limits.js';
+import { ID_PATTERN, MAX_CLIENT_ID_LENGTH, MAX_RESUME_HAVE, MAX_SYNC_PAGE_SIZE } from './limits.js';
 import type { ErrorCode } from './errors.js';
-import type { Message, Presence, Receipt } from './models.js';
+import type { Message, Presence, Receipt, SyncEntry } from './models.js';
 
 /*
  * WebSocket frames are JSON text, one object per frame, tagged by `type`.
@@ -38,8 +38,27 @@ export const PingFrame = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A sync over the socket: the same page as `GET /v1/sync`, plus, for every
+ * listed channel named in `have`, the messages after that seq. A reconnecting
+ * device resumes with this one frame instead of a sync request and a history
+ * request per channel.
+ */
+export const SyncFrame = Type.Object(
+  {
+    type: Type.Literal('sync'),
+    ref: Type.String({ minLength: 1, maxLength: 64, description: 'echoed in the answering `sync` or `error` frame' }),
+    cursor: Type.String({ minLength: 1, maxLength: 64 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SYNC_PAGE_SIZE })),
+    /** Highest seq the device holds contiguously, per channel id. */
+    have: Type.Optional(Type.Record(Type.String({ pattern: ID_PATTERN }), Seq, { maxProperties: MAX_RESUME_HAVE, additionalProperties: false })),
+  },
+  { additionalProperties: false },
+);
+
 export const ClientFrameSchemas = {
   send: SendFrame,
+  sync: SyncFrame,
   read: ReadFrame,
   delivered: DeliveredFrame,
   typing: TypingFrame,
@@ -51,7 +70,8 @@ export type ReadFrame = Static<typeof ReadFrame>;
 export type DeliveredFrame = Static<typeof DeliveredFrame>;
 export type TypingFrame = Static<typeof TypingFrame>;
 export type PingFrame = Static<typeof PingFrame>;
-export type ClientFrame = SendFrame | ReadFrame | DeliveredFrame | TypingFrame | PingFrame;
+export type SyncFrame = Static<typeof SyncFrame>;
+export type ClientFrame = SendFrame | SyncFrame | ReadFrame | DeliveredFrame | TypingFrame | PingFrame;
 export type ClientFrameType = ClientFrame['type'];
 
 export interface WelcomeFrame {
@@ -118,6 +138,23 @@ export interface MutedFrame {
   channelId: string;
   mutedUntil: number | null;
 }
+/** A sync entry with the messages the device asked for by `have`. */
+export interface ResumeEntry extends SyncEntry {
+  /**
+   * Ascending messages after `have[channelId]`, up to `lastSeq`. Present only
+   * for channels named in `have`; it may stop short of `lastSeq` (per-channel
+   * and per-frame budgets), and history fetches the rest.
+   */
+  messages?: Message[];
+}
+/** The answer to a client `sync` frame: a sync page (see `SyncResponse`). */
+export interface SyncPageFrame {
+  type: 'sync';
+  ref: string;
+  cursor: string;
+  hasMore: boolean;
+  channels: ResumeEntry[];
+}
 /** Sent before a drain: reconnect now (to any node); the socket closes with 1012 shortly after. */
 export interface ReconnectFrame {
   type: 'reconnect';
@@ -133,5 +170,6 @@ export type ServerFrame =
   | TypingEventFrame
   | PongFrame
   | MutedFrame
+  | SyncPageFrame
   | ReconnectFrame;
 export type ServerFrameType = ServerFrame['type'];

@@ -167,7 +167,8 @@ export class ChannelStreams {
     }
   }
 
-  private ingest(messages: readonly Message[]): void {
+  /** Messages from a fetch (history or a sync page), in any order; duplicates are dropped. */
+  ingest(messages: readonly Message[]): void {
     for (const m of messages) this.accept(m);
   }
 

@@ -31,7 +31,9 @@ class FakeSocket {
 
   send(data: string): void {
     if (this.readyState !== 1) throw new Error('not open');
-    this.sent.push(JSON.parse(data) as ClientFrame);
+    const frame = JSON.parse(data) as ClientFrame;
+    this.sent.push(frame);
+    if (frame.type === 'sync') void http.answerSync(this, frame);
   }
 
   close(code?: number): void {
@@ -78,9 +80,29 @@ class FakeHttp {
   syncPages = new Map<string, SyncResponse>();
   tokenValid = true;
   down = false;
+  /** How the fake server treats `sync` frames: answer them, refuse them as an older server would, or never answer. */
+  socketSync: 'answer' | 'unknown' | 'silent' = 'answer';
   /** What `GET /v1/connect` answers; null: a server without discovery (404). */
   node: { nodeId: string; url: string } | null = null;
   readonly requests: string[] = [];
+
+  /** The server's side of a `sync` frame: the same page as over HTTP, with the messages after `have`. */
+  async answerSync(ws: FakeSocket, frame: Extract<ClientFrame, { type: 'sync' }>): Promise<void> {
+    this.requests.push(`ws:sync?cursor=${frame.cursor}`);
+    await Promise.resolve();
+    if (this.socketSync === 'silent' || ws.readyState !== 1) return;
+    if (this.socketSync === 'unknown') {
+      ws.push({ type: 'error', code: 'unknown_frame', message: 'Unknown frame type "sync".', retryable: false, ref: frame.ref });
+      return;
+    }
+    const page = this.syncPages.get(frame.cursor) ?? { cursor: frame.cursor, hasMore: false, channels: [] };
+    const channels = page.channels.map((entry) => {
+      const from = frame.have?.[entry.channelId];
+      if (from === undefined || from >= entry.lastSeq) return entry;
+      return { ...entry, messages: this.history.peekAfter(entry.channelId, from, Math.min(50, entry.lastSeq - from)) };
+    });
+    ws.push({ type: 'sync', ref: frame.ref, cursor: page.cursor, hasMore: page.hasMore, channels });
+  }
 
   fetch: FetchLike = async (url) => {
     const u = new URL(url);
@@ -474,8 +496,11 @@ describe('ConfabClient messages', () => {
       syncState: { cursor: 'saved', have: { c1: 7 } },
       onSyncState: (s) => persisted.push(s),
     });
-    expect(http.requests.filter((r) => r !== '/v1/connect')[0]).toBe('/v1/sync?cursor=saved'); // no bootstrap for a known device
+    expect(http.requests.filter((r) => r !== '/v1/connect')[0]).toBe('ws:sync?cursor=saved'); // no bootstrap for a known device
+    expect(FakeSocket.last.framesOf('sync')[0]).toEqual({ type: 'sync', ref: 's1', cursor: 'saved', have: { c1: 7 } });
     expect(seqs('c1')).toEqual([8, 9, 10]);
+    // c1's missed messages came with the sync page; c2 was not named in `have`, so history filled it.
+    expect(http.history.calls.map((c) => c.channelId)).toEqual(['c2']);
     expect(seqs('c2')).toEqual([2, 3]);
     expect(events.read).toEqual([
       { channelId: 'c1', readSeq: 9 },
@@ -485,6 +510,43 @@ describe('ConfabClient messages', () => {
     expect(client.getSyncState()).toEqual({ cursor: 'p3', have: { c1: 10, c2: 3 } });
     expect(persisted.at(-1)).toEqual({ cursor: 'p3', have: { c1: 10, c2: 3 } });
     expect(events['sync-state']?.at(-1)).toEqual(persisted.at(-1));
+  });
+
+  it('syncs over HTTP against a server that predates sync frames, and stops asking it', async () => {
+    http.socketSync = 'unknown';
+    http.history.fill('c1', 4);
+    http.syncPages.set('saved', { cursor: 'p2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 4, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }] });
+    const { client, events, seqs } = await connected({ syncState: { cursor: 'saved', have: { c1: 1 } } });
+    expect(seqs('c1')).toEqual([2, 3, 4]);
+    expect(http.requests.filter((r) => r.includes('sync'))).toEqual(['ws:sync?cursor=saved', '/v1/sync?cursor=saved']);
+    await client.sync();
+    expect(http.requests.filter((r) => r.includes('sync'))).toEqual(['ws:sync?cursor=saved', '/v1/sync?cursor=saved', '/v1/sync?cursor=p2']);
+    expect(events.error).toBeUndefined();
+  });
+
+  it('a sync frame lost with its socket is not an error: the next connection syncs again', async () => {
+    http.socketSync = 'silent';
+    http.history.fill('c1', 3);
+    http.syncPages.set('saved', { cursor: 'p2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 3, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }] });
+    const { client, events, seqs } = await connected({ syncState: { cursor: 'saved', have: { c1: 0 } } });
+    expect(seqs('c1')).toEqual([]);
+    http.socketSync = 'answer';
+    FakeSocket.last.drop(1006);
+    await tick(250);
+    FakeSocket.last.accept();
+    await tick();
+    expect(seqs('c1')).toEqual([1, 2, 3]);
+    expect(client.getSyncState()).toEqual({ cursor: 'p2', have: { c1: 3 } });
+    expect(events.error).toBeUndefined();
+    expect(http.history.calls).toEqual([]);
+  });
+
+  it('reads from history what a sync page did not carry (budgets), once and in order', async () => {
+    http.history.fill('c1', 80);
+    http.syncPages.set('saved', { cursor: 'p2', hasMore: false, channels: [{ channelId: 'c1', lastSeq: 80, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }] });
+    const { seqs } = await connected({ syncState: { cursor: 'saved', have: { c1: 10 } } });
+    expect(seqs('c1')).toEqual(Array.from({ length: 70 }, (_, i) => 11 + i));
+    expect(http.history.calls).toEqual([{ channelId: 'c1', after: 60, limit: 20 }]);
   });
 
   it('a message for an unknown channel triggers a sync that covers it', async () => {

@@ -29,6 +29,7 @@
 import {
   AUTH_SUBPROTOCOL_PREFIX,
   CloseCode,
+  MAX_RESUME_HAVE,
   PROTOCOL_NAME,
   WS_PATH,
   checkMessageText,
@@ -39,6 +40,8 @@ import {
   type Presence,
   type Receipt,
   type ServerFrame,
+  type SyncPageFrame,
+  type SyncQuery,
   type WelcomeFrame,
 } from '@confab/protocol';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
@@ -50,7 +53,19 @@ import { defaultClientId, isValidClientId } from './ids.js';
 import { Outbox, type SendAck } from './outbox.js';
 import { Signals } from './signals.js';
 import { WS_OPEN, webSocketUrl, type WebSocketConstructor, type WebSocketLike } from './socket.js';
-import { SyncEngine, type SyncState } from './sync.js';
+import { SyncEngine, type SyncPage, type SyncState } from './sync.js';
+
+/** A socket sync whose socket went away; the next welcome syncs again, so it is not reported. */
+class SocketLostError extends ConfabError {
+  constructor() {
+    super('network_error', 'The connection was lost during the sync.');
+  }
+}
+
+interface PendingSync {
+  resolve: (page: SyncPage) => void;
+  reject: (err: ConfabError) => void;
+}
 
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -148,6 +163,11 @@ export class ConfabClient {
   private waiter: Waiter | null = null;
   private lastWelcome: WelcomeFrame | null = null;
   private stateDirty = false;
+  /** Sync frames awaiting their answer on the current socket, by ref. */
+  private readonly pendingSyncs = new Map<string, PendingSync>();
+  private syncRefs = 0;
+  /** The server answered a `sync` frame with `unknown_frame` (it predates them): sync over HTTP. */
+  private socketSyncUnsupported = false;
 
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -191,7 +211,7 @@ export class ConfabClient {
       if (Number.isSafeInteger(seq) && seq >= 0) this.streams.setHave(channelId, seq);
     }
     this.engine = new SyncEngine({
-      api: this.api,
+      api: { sync: (query) => this.syncPage(query), channels: () => this.api.channels() },
       streams: this.streams,
       cursor: opts.syncState?.cursor ?? null,
       onCursor: () => this.syncStateChanged(),
@@ -431,6 +451,11 @@ export class ConfabClient {
     this.pingTimer = null;
     // Whatever was in flight may be lost; after the next welcome it all goes out again.
     this.outbox.markAllUnsent();
+    if (this.pendingSyncs.size > 0) {
+      const lost = [...this.pendingSyncs.values()];
+      this.pendingSyncs.clear();
+      for (const p of lost) p.reject(new SocketLostError());
+    }
     const ws = this.ws;
     this.ws = null;
     if (!ws) return;
@@ -490,6 +515,9 @@ export class ConfabClient {
       case 'error':
         this.onErrorFrame(frame);
         return;
+      case 'sync':
+        this.onSyncFrame(frame);
+        return;
       case 'message':
         this.onLiveMessage(frame.message);
         return;
@@ -539,11 +567,24 @@ export class ConfabClient {
 
   private onErrorFrame(frame: ErrorFrame): void {
     const err = ConfabError.fromBody(frame);
+    const pendingSync = frame.ref !== undefined ? this.pendingSyncs.get(frame.ref) : undefined;
+    if (pendingSync) {
+      this.pendingSyncs.delete(frame.ref!);
+      pendingSync.reject(err);
+      return;
+    }
     if (frame.id !== undefined && this.outbox.has(frame.id)) {
       if (this.outbox.fail(frame.id, err) === 'retry') this.scheduleSendRetry(err.retryAfterMs);
       return;
     }
     this.events.emit('error', err);
+  }
+
+  private onSyncFrame(frame: SyncPageFrame): void {
+    const pending = this.pendingSyncs.get(frame.ref);
+    if (!pending) return;
+    this.pendingSyncs.delete(frame.ref);
+    pending.resolve({ cursor: frame.cursor, hasMore: frame.hasMore, channels: frame.channels });
   }
 
   private onLiveMessage(message: Message): void {
@@ -608,6 +649,37 @@ export class ConfabClient {
 
   // --- sync --------------------------------------------------------------------------
 
+  /**
+   * One sync page. On an open socket it is a `sync` frame naming what this
+   * device holds, and the answer carries the missed messages too: a resume is
+   * one round trip instead of a sync request plus a history request per
+   * channel. Without a socket (or against a server without `sync` frames) it
+   * is `GET /v1/sync`, and the engine fetches history itself.
+   */
+  private async syncPage(query: SyncQuery): Promise<SyncPage> {
+    const ws = this.ws;
+    if (query.cursor === undefined || this.socketSyncUnsupported || !ws || !this.welcomed || ws.readyState !== WS_OPEN) return this.api.sync(query);
+    const have: Record<string, number> = {};
+    let named = 0;
+    for (const [channelId, seq] of Object.entries(this.streams.snapshot())) {
+      if (named++ === MAX_RESUME_HAVE) break; // the rest are caught up from history
+      have[channelId] = seq;
+    }
+    const ref = `s${++this.syncRefs}`;
+    const answer = new Promise<SyncPage>((resolve, reject) => this.pendingSyncs.set(ref, { resolve, reject }));
+    if (!this.transmit({ type: 'sync', ref, cursor: query.cursor, ...(query.limit !== undefined && { limit: query.limit }), have })) {
+      this.pendingSyncs.delete(ref);
+      return this.api.sync(query);
+    }
+    try {
+      return await answer;
+    } catch (err) {
+      if (!isConfabError(err, 'unknown_frame')) throw err;
+      this.socketSyncUnsupported = true;
+      return this.api.sync(query);
+    }
+  }
+
   private requestSync(): Promise<void> {
     const alreadyRunning = this.engine.running;
     const run = this.engine.request();
@@ -625,7 +697,7 @@ export class ConfabClient {
   }
 
   private syncFailed(err: unknown): void {
-    if (err instanceof StreamsStoppedError || this.stopped) return;
+    if (err instanceof StreamsStoppedError || err instanceof SocketLostError || this.stopped) return;
     if (isConfabError(err, 'unauthorized')) {
       this.terminate(CloseCode.UNAUTHORIZED, err.message);
       return;

@@ -1,4 +1,4 @@
-import type { ChannelSummary, SyncEntry, SyncResponse } from '@confab/protocol';
+import type { ChannelSummary, ResumeEntry, SyncEntry } from '@confab/protocol';
 import { ConfabError } from './errors.js';
 import { StreamsStoppedError, type ChannelStreams } from './channel-stream.js';
 
@@ -10,9 +10,16 @@ export interface SyncState {
   have: Record<string, number>;
 }
 
-/** The two HTTP calls sync needs (ConfabApi provides them). */
+/** A sync page; entries may carry the channel's missed messages (a `sync` frame's answer). */
+export interface SyncPage {
+  cursor: string;
+  hasMore: boolean;
+  channels: ResumeEntry[];
+}
+
+/** The two calls sync needs (ConfabApi provides them over HTTP; the client sends sync pages over its socket). */
 export interface SyncApi {
-  sync(query: { cursor?: string; limit?: number }): Promise<SyncResponse>;
+  sync(query: { cursor?: string; limit?: number }): Promise<SyncPage>;
   channels(): Promise<ChannelSummary[]>;
 }
 
@@ -126,7 +133,7 @@ export class SyncEngine {
     const { api, pageSize } = this.opts;
     let cursor: string = this._cursor;
     for (;;) {
-      let page: SyncResponse;
+      let page: SyncPage;
       try {
         page = await api.sync({ cursor, ...(pageSize !== undefined && { limit: pageSize }) });
       } catch (err) {
@@ -149,11 +156,13 @@ export class SyncEngine {
     }
   }
 
-  private async apply(entry: SyncEntry): Promise<void> {
+  private async apply(entry: ResumeEntry): Promise<void> {
     const { streams } = this.opts;
     const from = streams.haveOf(entry.channelId) ?? entry.joinedSeq - 1;
     if (!streams.isKnown(entry.channelId)) streams.setHave(entry.channelId, from);
-    if (entry.lastSeq > from) {
+    // Messages that came with the page go through the same ordering as any other; catchUp reads only what is still missing.
+    if (entry.messages) streams.ingest(entry.messages);
+    if (entry.lastSeq > (streams.haveOf(entry.channelId) ?? from)) {
       try {
         await streams.catchUp(entry.channelId, entry.lastSeq);
       } catch (err) {

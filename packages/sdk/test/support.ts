@@ -19,6 +19,11 @@ export class FakeHistory {
     return this;
   }
 
+  /** What a fetch would return, without recording a call (the server reading for a `sync` frame). */
+  peekAfter(channelId: string, after: number, limit: number): Message[] {
+    return (this.channels.get(channelId) ?? []).filter((m) => m.seq > after).slice(0, limit);
+  }
+
   fetchAfter = async (channelId: string, after: number, limit: number): Promise<HistoryPage> => {
     this.calls.push({ channelId, after, limit });
     const all = this.channels.get(channelId) ?? [];

@@ -1,9 +1,12 @@
 import {
   DEFAULT_PAGE_SIZE,
   MAX_HISTORY_PAGE_SIZE,
+  MAX_RESUME_MESSAGES_PER_CHANNEL,
+  MAX_RESUME_TEXT,
   MAX_SYNC_PAGE_SIZE,
   checkMessageText,
   type HistoryResponse,
+  type ResumeEntry,
   type SendResponse,
   type SyncResponse,
 } from '@confab/protocol';
@@ -88,6 +91,39 @@ export class MessagesService {
   async sync(session: Session, cursor: string | undefined, limit: number | undefined): Promise<SyncResponse> {
     const page = await this.store.sync(session.user.id, cursor ?? null, Math.min(limit ?? 100, MAX_SYNC_PAGE_SIZE));
     return { cursor: page.cursor, hasMore: page.hasMore, channels: page.entries };
+  }
+
+  /**
+   * A sync page that also carries, for each listed channel the device named in
+   * `have`, the messages it missed: one answer instead of a sync request and
+   * a history request per channel (the `sync` frame). The entry's `lastSeq`
+   * already stops at a former member's `leftSeq`, so reading up to it shows
+   * exactly what history would. Budgets keep the answer well under a socket's
+   * outbound limit; whatever they cut, the device reads from history.
+   */
+  async resume(
+    session: Session,
+    cursor: string,
+    limit: number | undefined,
+    have: Readonly<Record<string, number>>,
+  ): Promise<{ cursor: string; hasMore: boolean; channels: ResumeEntry[] }> {
+    const page = await this.sync(session, cursor, limit);
+    let text = 0;
+    const channels: ResumeEntry[] = [];
+    for (const entry of page.channels) {
+      const from = Object.hasOwn(have, entry.channelId) ? have[entry.channelId]! : undefined;
+      if (from === undefined || from >= entry.lastSeq || text >= MAX_RESUME_TEXT) {
+        channels.push(entry);
+        continue;
+      }
+      const limit = Math.min(MAX_RESUME_MESSAGES_PER_CHANNEL, entry.lastSeq - from);
+      const { messages } = await this.store.getMessages(entry.channelId, { after: from, before: entry.lastSeq + 1, limit });
+      let take = 0;
+      while (take < messages.length && text + messages[take]!.text.length <= MAX_RESUME_TEXT) text += messages[take++]!.text.length;
+      if (take < messages.length) text = MAX_RESUME_TEXT; // a prefix only: later channels get none either
+      channels.push(take > 0 ? { ...entry, messages: take === messages.length ? messages : messages.slice(0, take) } : entry);
+    }
+    return { cursor: page.cursor, hasMore: page.hasMore, channels };
   }
 
   drained(): Promise<void> {

@@ -36,6 +36,9 @@ interface FieldSchema {
   pattern?: string;
   minimum?: number;
   maximum?: number;
+  /** A record: keys matching the (single) pattern, values of its schema. */
+  patternProperties?: Record<string, FieldSchema>;
+  maxProperties?: number;
 }
 interface ObjectSchema {
   type: 'object';
@@ -75,9 +78,20 @@ function valueFor(s: FieldSchema): fc.Arbitrary<unknown> {
       return fc
         .double({ noNaN: true, noDefaultInfinity: true, ...(s.minimum !== undefined && { min: s.minimum }), ...(s.maximum !== undefined && { max: s.maximum }) })
         .map((x) => (Object.is(x, -0) ? 0 : x));
-    default:
-      throw new Error(`no generator for schema ${JSON.stringify(s)}: teach frame-decoder.property.test.ts this keyword`);
+    case 'object': {
+      const [record] = Object.entries(s.patternProperties ?? {});
+      if (!record) break;
+      const [pattern, valueSchema] = record;
+      const key = stringFor({ type: 'string', pattern, maxLength: 64 });
+      // Small records mostly; sometimes the largest allowed.
+      const max = s.maxProperties ?? 10;
+      return fc
+        .oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: Math.min(5, max) }) }, { weight: 1, arbitrary: fc.constant(max) })
+        .chain((n) => fc.uniqueArray(fc.tuple(key, valueFor(valueSchema)), { minLength: n, maxLength: n, selector: ([k]) => k }))
+        .map((entries) => Object.fromEntries(entries));
+    }
   }
+  throw new Error(`no generator for schema ${JSON.stringify(s)}: teach frame-decoder.property.test.ts this keyword`);
 }
 
 function frameOf(type: FrameType): fc.Arbitrary<ClientFrame> {
@@ -183,6 +197,22 @@ function mutationsOf(frame: ClientFrame): fc.Arbitrary<Mutation> {
     }
     if (s.type === 'integer') wrong.push(nonNumber, badInteger(s));
     if (s.type === 'number') wrong.push(nonNumber, badNumber);
+    if (s.type === 'object') {
+      const [record] = Object.entries(s.patternProperties ?? {});
+      if (record) {
+        const [pattern, valueSchema] = record;
+        const re = new RegExp(pattern);
+        const goodKey = stringFor({ type: 'string', pattern, maxLength: 64 });
+        const goodValue = valueFor(valueSchema).map((v) => JSON.stringify(v));
+        wrong.push(
+          fc.constantFrom('1', '"x"', 'true', '[]', '[1]'),
+          // a key outside the pattern, a value outside its schema, one entry too many
+          fc.tuple(fc.string({ unit: anyChar, maxLength: 20 }).filter((k) => !re.test(k)), goodValue).map(([k, v]) => `{${JSON.stringify(k)}:${v}}`),
+          fc.tuple(goodKey, valueSchema.type === 'integer' ? badInteger(valueSchema) : nonNumber).map(([k, v]) => `{${JSON.stringify(k)}:${v}}`),
+          fc.constant(`{${Array.from({ length: (s.maxProperties ?? 0) + 1 }, (_, i) => `"k${i}":1`).join(',')}}`).filter(() => s.maxProperties !== undefined),
+        );
+      }
+    }
     options.push(fc.oneof(...wrong).map((raw) => ({ text: toText(replace(key, raw)), code: 'bad_request', what: `${key} = ${raw.slice(0, 60)}` })));
   }
   const required = schema.required ?? [];

@@ -142,6 +142,8 @@ export class Gateway implements ConnectionHandler {
   private nextId = 0;
   private accepting = true;
   private readonly lastTyping = new WeakMap<Connection, Map<string, number>>();
+  /** Connections with a `sync` frame being answered: one at a time each, so a client cannot queue up reads. */
+  private readonly syncing = new WeakSet<Connection>();
   /** Devices logged out lately (id → when), so a socket admitted just before the logout is closed at open. */
   private readonly revoked = new Map<string, number>();
   /** Per user with connections here: resolves once the broker routes their deliveries to this node. */
@@ -270,6 +272,17 @@ export class Gateway implements ConnectionHandler {
         const ack = await this.deps.messages.send(session, frame.channelId, frame.id, frame.text);
         this.deps.metrics.sendAck((performance.now() - started) / 1000);
         conn.send({ type: 'ack', id: frame.id, ...ack });
+        return;
+      }
+      case 'sync': {
+        if (this.syncing.has(conn)) throw new AppError('rate_limited', 'One sync at a time per connection.', { retryAfterMs: 100 });
+        this.syncing.add(conn);
+        try {
+          const page = await this.deps.messages.resume(session, frame.cursor, frame.limit, frame.have ?? {});
+          conn.send({ type: 'sync', ref: frame.ref, ...page });
+        } finally {
+          this.syncing.delete(conn);
+        }
         return;
       }
       case 'read':

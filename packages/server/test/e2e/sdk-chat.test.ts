@@ -93,6 +93,38 @@ describe('SDK end to end', () => {
     f.close();
   });
 
+  it('a device back from a short absence resumes over its socket alone: no HTTP request', async () => {
+    const gina = await sdkUser(srv.url, 'gina');
+    const hal = await sdkUser(srv.url, 'hal');
+    const channels = [(await hal.api.openDirect(gina.id)).id, (await hal.api.createGroup('resume a', [gina.id])).id, (await hal.api.createGroup('resume b', [gina.id])).id];
+    const ginaToken = await anotherDevice(srv.url, gina, 'phone');
+    const first = client(srv.url, ginaToken);
+    await first.connect();
+    await new Promise<void>((resolve) => (first.getSyncState().cursor ? resolve() : first.once('synced', () => resolve())));
+    const state = first.getSyncState();
+    first.close();
+
+    const h = client(srv.url, hal.token);
+    await h.connect();
+    await Promise.all(channels.flatMap((ch) => Array.from({ length: 5 }, (_, i) => h.send(ch, `away ${i} in ${ch}`))));
+
+    const requests: string[] = [];
+    const countingFetch: typeof fetch = (input, init) => {
+      requests.push(String(input));
+      return fetch(input, init);
+    };
+    const back = client(srv.url, ginaToken, { syncState: state, fetch: countingFetch as never, discovery: false });
+    const log = collect(back);
+    const synced = new Promise<void>((resolve) => back.once('synced', () => resolve()));
+    await back.connect();
+    await synced;
+    expect(requests).toEqual([]);
+    for (const ch of channels) expect(log.of(ch).map((m) => m.text)).toEqual(Array.from({ length: 5 }, (_, i) => `away ${i} in ${ch}`));
+    expect(log.messages).toHaveLength(15);
+    back.close();
+    h.close();
+  });
+
   it('survives a dropped connection: unacknowledged sends are resent with their ids, nothing is lost or doubled', async () => {
     const gina = await sdkUser(srv.url, 'gina');
     const hank = await sdkUser(srv.url, 'hank');

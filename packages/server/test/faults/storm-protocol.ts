@@ -11,6 +11,8 @@ export interface StormAccount {
 /** Per phase: connection attempts, welcomes, and HTTP requests by kind (sync, history, me, connect, channels, other). */
 export interface StormStats {
   wsAttempts: number;
+  /** `sync` frames sent (syncs over the socket; `http.sync` counts those over HTTP). */
+  wsSyncs: number;
   welcomes: number;
   http: Record<string, number>;
   /** Time spent in HTTP requests by kind: total and longest, ms. */

@@ -27,7 +27,7 @@ let phase = { name: 'setup', startedAt: Date.now() };
 let stats: Record<string, StormStats> = {};
 
 function statsOf(name: string): StormStats {
-  return (stats[name] ??= { wsAttempts: 0, welcomes: 0, http: {}, latency: {}, failures: {}, welcomeOffsets: [] });
+  return (stats[name] ??= { wsAttempts: 0, wsSyncs: 0, welcomes: 0, http: {}, latency: {}, failures: {}, welcomeOffsets: [] });
 }
 
 function kindOf(path: string): string {
@@ -72,6 +72,11 @@ function open(account: StormAccount, baseUrl: string): Held {
         const key = err.message.replace(/\d+\.\d+\.\d+\.\d+:\d+/, 'ADDR');
         s.failures[key] = (s.failures[key] ?? 0) + 1;
       });
+    }
+
+    override send(data: unknown, ...rest: unknown[]): void {
+      if (typeof data === 'string' && data.startsWith('{"type":"sync"')) statsOf(phase.name).wsSyncs++;
+      (super.send as (...args: unknown[]) => void)(data, ...rest);
     }
   }
   // The SDK's default backoff (500 ms doubling to 30 s, full jitter): what real clients do.
