@@ -77,6 +77,10 @@ function uncork(socket: ConfabWebSocket): void {
   socket.uncork();
 }
 
+function uncorkRaw(socket: Duplex): void {
+  if (!socket.destroyed) socket.uncork();
+}
+
 function terminate(socket: ConfabWebSocket): void {
   socket.terminate();
 }
@@ -138,6 +142,12 @@ export class WsTransport {
     });
     if (!admission.ok) return refuse(socket, admission.status, admission.reason);
     if (socket.destroyed) return;
+    // The 101 response and the welcome (sent once the connection is routed,
+    // a few microtasks later on one node) leave in one write: a system call
+    // and a wake-up of the client saved per connection, which is what a
+    // reconnect storm is made of.
+    socket.cork();
+    setImmediate(uncorkRaw, socket);
     this.wss.handleUpgrade(req, socket, head, (accepted) => {
       const ws = accepted as ConfabWebSocket;
       ws.events = this.gateway.open(ws, admission.session);
