@@ -7,19 +7,34 @@ import { encode, newHistogram } from './histogram.js';
  * about what clients do when they come back (sync, then fetch exactly the
  * missing ranges), so they run the SDK's own algorithm, not a replica.
  *
- * The network is simulated in the WebSocket class handed to the SDK: going
- * "offline" cuts every socket without a close handshake and makes new
- * connection attempts fail at once (as with no route to the server); going
- * "online" lets them through again, and each client reconnects on its own
+ * The network is simulated in the WebSocket class and the fetch handed to the
+ * SDK: going "offline" cuts every socket without a close handshake and makes
+ * new connection attempts and HTTP requests fail at once (as with no route to
+ * the server); going "online" lets them through again, and each client reconnects on its own
  * jittered backoff, exactly as it would after a real outage.
  */
 
 let online = true;
 const sockets = new Set<WebSocket>();
 
+/** What the clients did once the network was back: socket attempts and HTTP requests (by path). */
+let socketAttempts = 0;
+const httpRequests: Record<string, number> = {};
+
+/** HTTP goes over the same simulated network: while offline a request fails as with no route. */
+const simulatedFetch: typeof fetch = (input, init) => {
+  if (!online) return Promise.reject(new TypeError('fetch failed'));
+  if (onlineAt) {
+    const path = new URL(String(input)).pathname.replace(/\/c_[^/]+/, '/{id}');
+    httpRequests[path] = (httpRequests[path] ?? 0) + 1;
+  }
+  return fetch(input, init);
+};
+
 class SimulatedNetworkSocket extends WebSocket {
   constructor(url: string, protocols?: string | string[]) {
     super(online ? url : 'ws://127.0.0.1:9/', protocols, { perMessageDeflate: false });
+    if (online && onlineAt) socketAttempts++;
     sockets.add(this);
     this.on('close', () => sockets.delete(this));
   }
@@ -37,10 +52,11 @@ let expected = new Map<string, number>();
 let offlineAt = 0;
 let onlineAt = 0;
 
+/** Every expected channel of this client is complete. Walks the client's own channels: it runs on every message. */
 function converged(h: Held): boolean {
-  for (const [channelId, seq] of expected) {
-    if (!h.have.has(channelId)) continue;
-    if ((h.have.get(channelId) ?? 0) < seq) return false;
+  for (const [channelId, seq] of h.have) {
+    const want = expected.get(channelId);
+    if (want !== undefined && seq < want) return false;
   }
   return true;
 }
@@ -61,6 +77,7 @@ process.on('message', async (m: { cmd: string; [k: string]: unknown }) => {
               baseUrl: c.url,
               token: c.token,
               WebSocket: SimulatedNetworkSocket as never,
+              fetch: simulatedFetch as never,
               discovery: false,
               // What a mobile app would use: retry soon, never wait long once the network is back.
               reconnect: { initialDelayMs: 500, maxDelayMs: 2_000 },
@@ -98,10 +115,18 @@ process.on('message', async (m: { cmd: string; [k: string]: unknown }) => {
       let missing = 0;
       for (const h of held) {
         if (h.convergedAt === null) {
-          for (const [channelId, seq] of expected) if (h.have.has(channelId)) missing += Math.max(0, seq - (h.have.get(channelId) ?? 0));
+          for (const [channelId, seq] of h.have) missing += Math.max(0, (expected.get(channelId) ?? 0) - seq);
         } else times.recordValue(Math.max(1, Math.round((h.convergedAt - onlineAt) * 1000)));
       }
-      process.send!({ evt: 'online', converged: held.filter((h) => h.convergedAt !== null).length, missing, times: encode(times), offlineMs: Math.round(onlineAt - offlineAt) });
+      process.send!({
+        evt: 'online',
+        converged: held.filter((h) => h.convergedAt !== null).length,
+        missing,
+        times: encode(times),
+        offlineMs: Math.round(onlineAt - offlineAt),
+        socketAttempts,
+        httpRequests,
+      });
       return;
     }
     case 'close':
