@@ -95,7 +95,7 @@ const rc = load('reconnect-confab');
 if (rc) {
   const pick = (k: string) => median(rc.runs.map((x: Json) => x[k]));
   out.push(
-    `\n**reconnect** (${fmt(rc.runs[0].clients)} SDK clients in ${rc.runs[0].loadProcesses} processes, ${fmt(rc.runs[0].backlogMessages)} messages missed): converged ${rc.runs.map((x: Json) => `${x.converged}/${x.clients}`).join(', ')}; missing ${rc.runs.map((x: Json) => x.missing).join(', ')}; all converged after ${fmt(pick('allConvergedMs'))} ms (median; p50 client ${fmt(median(rc.runs.map((x: Json) => x.convergence.p50Ms)))} ms); server CPU ${fmt(pick('serverCpuSeconds'), 1)} s.`,
+    `\n**reconnect** (${fmt(rc.runs[0].clients)} SDK clients in ${rc.runs[0].loadProcesses} processes, ${fmt(rc.runs[0].backlogMessages)} messages missed): converged ${rc.runs.map((x: Json) => `${x.converged}/${x.clients}`).join(', ')}; missing ${rc.runs.map((x: Json) => x.missing).join(', ')}; all converged after ${fmt(pick('allConvergedMs'))} ms (median; runs ${rc.runs.map((x: Json) => fmt(x.allConvergedMs)).join(', ')} ms; p50 client ${fmt(median(rc.runs.map((x: Json) => x.convergence.p50Ms)))} ms); server CPU ${fmt(pick('serverCpuSeconds'), 1)} s${rc.runs[0].loadCpuSeconds !== undefined ? `, load processes ${fmt(pick('loadCpuSeconds'), 1)} s` : ''}${rc.runs[0].socketAttempts !== undefined ? `; after the network returned: ${fmt(pick('socketAttempts'))} socket attempts, HTTP requests ${JSON.stringify(rc.runs[0].httpRequests)} (first run)` : ''}.`,
   );
 }
 const f = load('floor');

@@ -31,13 +31,47 @@ const simulatedFetch: typeof fetch = (input, init) => {
   return fetch(input, init);
 };
 
-class SimulatedNetworkSocket extends WebSocket {
-  constructor(url: string, protocols?: string | string[]) {
-    super(online ? url : 'ws://127.0.0.1:9/', protocols, { perMessageDeflate: false });
-    if (online && onlineAt) socketAttempts++;
-    sockets.add(this);
-    this.on('close', () => sockets.delete(this));
+/**
+ * A connection attempt while offline: it fails on the next turn of the event
+ * loop without touching the network, as with no route to the host. (Real
+ * sockets to a closed port cost the load process a handshake setup per
+ * attempt; thousands of clients retrying every second or two saturated it,
+ * and the failures it was late to report turned into token checks over HTTP
+ * once the network was back.)
+ */
+class UnreachableSocket {
+  readyState = 0;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: unknown) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+
+  constructor() {
+    setImmediate(() => {
+      if (this.readyState === 3) return;
+      this.readyState = 3;
+      this.onerror?.({ message: 'connect ENETUNREACH' });
+      this.onclose?.({ code: 1006, reason: '' });
+    });
   }
+
+  send(): void {
+    throw new Error('not open');
+  }
+
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+/** What the SDK is given as its WebSocket class: a real socket while online, an unreachable one while not. */
+function SimulatedNetworkSocket(url: string, protocols?: string | string[]): WebSocket | UnreachableSocket {
+  if (!online) return new UnreachableSocket();
+  if (onlineAt) socketAttempts++;
+  const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
+  sockets.add(ws);
+  ws.on('close', () => sockets.delete(ws));
+  return ws;
 }
 
 interface Held {
