@@ -10,6 +10,16 @@ afterAll(() => srv.stop());
 
 const seqs = (ms: { seq: number }[]) => ms.map((m) => m.seq);
 
+/** Connects a device once, lets it sync, and returns the state an app would have saved when it went away. */
+async function savedState(token: string) {
+  const first = client(srv.url, token);
+  await first.connect();
+  await new Promise<void>((resolve) => (first.getSyncState().cursor ? resolve() : first.once('synced', () => resolve())));
+  const state = first.getSyncState();
+  first.close();
+  return state;
+}
+
 describe('SDK end to end', () => {
   it('two users chat 1:1: send resolves with the durable ack, the other side receives in order', async () => {
     const alice = await sdkUser(srv.url, 'alice');
@@ -64,11 +74,7 @@ describe('SDK end to end', () => {
     channels.push((await frank.api.openDirect(erin.id)).id);
     for (let i = 0; i < 4; i++) channels.push((await frank.api.createGroup(`g${i}`, [erin.id])).id);
     const erinToken = await anotherDevice(srv.url, erin, 'laptop');
-    const first = client(srv.url, erinToken);
-    await first.connect();
-    await new Promise<void>((resolve) => (first.getSyncState().cursor ? resolve() : first.once('synced', () => resolve())));
-    const state = first.getSyncState();
-    first.close();
+    const state = await savedState(erinToken);
 
     const f = client(srv.url, frank.token);
     await f.connect();
@@ -98,11 +104,7 @@ describe('SDK end to end', () => {
     const hal = await sdkUser(srv.url, 'hal');
     const channels = [(await hal.api.openDirect(gina.id)).id, (await hal.api.createGroup('resume a', [gina.id])).id, (await hal.api.createGroup('resume b', [gina.id])).id];
     const ginaToken = await anotherDevice(srv.url, gina, 'phone');
-    const first = client(srv.url, ginaToken);
-    await first.connect();
-    await new Promise<void>((resolve) => (first.getSyncState().cursor ? resolve() : first.once('synced', () => resolve())));
-    const state = first.getSyncState();
-    first.close();
+    const state = await savedState(ginaToken);
 
     const h = client(srv.url, hal.token);
     await h.connect();
