@@ -25,8 +25,13 @@ export const MAX_HISTORY_PAGE_SIZE = 200;
 export const MAX_SYNC_PAGE_SIZE = 500;
 /** Channels a `sync` frame may name in `have` (a device with more names its most recent ones). */
 export const MAX_RESUME_HAVE = 1000;
-/** Messages a `sync` frame's answer carries per channel, and text (UTF-16 code units) in all. */
+/**
+ * What a `sync` frame's answer carries at most: messages per channel, messages
+ * in all, and text (UTF-16 code units) in all. The totals bound both the frame
+ * and the reads one frame can cost the server.
+ */
 export const MAX_RESUME_MESSAGES_PER_CHANNEL = 50;
+export const MAX_RESUME_MESSAGES = 1000;
 export const MAX_RESUME_TEXT = 256 * 1024;
 export const MAX_USER_SEARCH_RESULTS = 50;
 export const MAX_PRESENCE_QUERY = 200;

@@ -1,6 +1,7 @@
 import {
   DEFAULT_PAGE_SIZE,
   MAX_HISTORY_PAGE_SIZE,
+  MAX_RESUME_MESSAGES,
   MAX_RESUME_MESSAGES_PER_CHANNEL,
   MAX_RESUME_TEXT,
   MAX_SYNC_PAGE_SIZE,
@@ -109,18 +110,22 @@ export class MessagesService {
   ): Promise<{ cursor: string; hasMore: boolean; channels: ResumeEntry[] }> {
     const page = await this.sync(session, cursor, limit);
     let text = 0;
+    let count = 0;
+    let full = false;
     const channels: ResumeEntry[] = [];
     for (const entry of page.channels) {
       const from = Object.hasOwn(have, entry.channelId) ? have[entry.channelId]! : undefined;
-      if (from === undefined || from >= entry.lastSeq || text >= MAX_RESUME_TEXT) {
+      if (from === undefined || from >= entry.lastSeq || full) {
         channels.push(entry);
         continue;
       }
-      const limit = Math.min(MAX_RESUME_MESSAGES_PER_CHANNEL, entry.lastSeq - from);
+      const limit = Math.min(MAX_RESUME_MESSAGES_PER_CHANNEL, MAX_RESUME_MESSAGES - count, entry.lastSeq - from);
       const { messages } = await this.store.getMessages(entry.channelId, { after: from, before: entry.lastSeq + 1, limit });
       let take = 0;
       while (take < messages.length && text + messages[take]!.text.length <= MAX_RESUME_TEXT) text += messages[take++]!.text.length;
-      if (take < messages.length) text = MAX_RESUME_TEXT; // a prefix only: later channels get none either
+      count += take;
+      // Once a budget is spent, later channels carry nothing (a prefix per channel, never a hole).
+      full = take < messages.length || count >= MAX_RESUME_MESSAGES;
       channels.push(take > 0 ? { ...entry, messages: take === messages.length ? messages : messages.slice(0, take) } : entry);
     }
     return { cursor: page.cursor, hasMore: page.hasMore, channels };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_RESUME_HAVE, MAX_RESUME_MESSAGES_PER_CHANNEL, MAX_RESUME_TEXT, type Message } from '@confab/protocol';
+import { MAX_RESUME_HAVE, MAX_RESUME_MESSAGES, MAX_RESUME_MESSAGES_PER_CHANNEL, MAX_RESUME_TEXT, type Message } from '@confab/protocol';
 import { http, newUser } from '../support/http.js';
 import { RawSocket } from '../support/raw-socket.js';
 import { startServer, type TestServer } from '../support/server.js';
@@ -86,6 +86,27 @@ describe('sync frame', () => {
     // Whatever was carried is a gap-free prefix starting right after `have`.
     expect(seqs(carried)).toEqual(seqs(carried).map((_, i) => 2 + i));
     expect(carried.length).toBeLessThan(3);
+    await ws.close();
+  });
+
+  it('carries at most 1,000 messages in all, so one frame costs the server a bounded number of reads', async () => {
+    const a = await newUser(srv.url, 'rta');
+    const b = await newUser(srv.url, 'rtb');
+    const groupCount = MAX_RESUME_MESSAGES / MAX_RESUME_MESSAGES_PER_CHANNEL + 1;
+    const groups: string[] = [];
+    for (let i = 0; i < groupCount; i++) groups.push((await http(srv.url, 'POST', '/v1/channels', { token: a.token, body: { name: `many ${i}`, memberIds: [b.user.id] } })).body.channel.id);
+    const cursor = await headCursor(b.token);
+    await Promise.all(groups.map((g) => send(a.token, g, Array.from({ length: MAX_RESUME_MESSAGES_PER_CHANNEL }, (_, i) => `m${i}`))));
+
+    const ws = await RawSocket.open(srv.url, b.token);
+    ws.send({ type: 'sync', ref: 't1', cursor, have: Object.fromEntries(groups.map((g) => [g, 1])) });
+    const page = await ws.next('sync');
+    expect(page.channels).toHaveLength(groupCount);
+    const carried = page.channels.map((e) => e.messages ?? []);
+    expect(carried.reduce((n, m) => n + m.length, 0)).toBe(MAX_RESUME_MESSAGES);
+    // Each channel's share is a gap-free prefix after `have`: full ones first, then none.
+    for (const messages of carried) expect(seqs(messages)).toEqual(messages.map((_, i) => 2 + i));
+    expect(carried.filter((m) => m.length === 0)).toHaveLength(1);
     await ws.close();
   });
 
