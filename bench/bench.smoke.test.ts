@@ -34,6 +34,8 @@ describe('benchmark harness (smoke)', () => {
       expect(rate).toMatchObject({ refused: 0, lost: 0, deliveries: rate.expectedDeliveries });
       expect(rate.e2e.count).toBe(rate.sent);
       expect(rate.serverCpuSeconds).toBeGreaterThan(0);
+      // The load processes sent and received everything, so they used CPU too.
+      expect(rate.loadCpuSeconds).toBeGreaterThan(0);
     }, 120_000);
   }
 

@@ -31,22 +31,26 @@ function rateTable(report: Json, kind: 'direct' | 'groups'): string {
   const rates = [...new Set<number>(runs.flatMap((run) => run.rates.map((r: Json) => r.offeredPerSec as number)))].sort((a, b) => a - b);
   const at = (rate: number, pick: (r: Json) => number) => median(runs.map((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)).filter(Boolean).map(pick));
   const hasServices = runs.some((run) => run.rates.some((r: Json) => r.serviceCpuSeconds !== undefined));
+  // Results from before the load processes' CPU was measured have no such column.
+  const hasLoad = runs.some((run) => run.rates.some((r: Json) => r.loadCpuPercent !== undefined));
+  const loadHead = hasLoad ? ' load CPU % |' : '';
   const head =
     kind === 'direct'
-      ? `| offered msg/s | e2e p50 ms | e2e p99 ms | e2e p99.9 ms | ack p99 ms | server CPU % | msgs / server CPU-s |${hasServices ? ' PG+Redis CPU-s |' : ''} lost | within budget |`
-      : `| offered msg/s | deliveries/s | e2e p50 ms | e2e p99 ms | ack p99 ms | server CPU % | deliveries / server CPU-s |${hasServices ? ' PG+Redis CPU-s |' : ''} lost | within budget |`;
+      ? `| offered msg/s | e2e p50 ms | e2e p99 ms | e2e p99.9 ms | ack p99 ms | server CPU % |${loadHead} msgs / server CPU-s |${hasServices ? ' PG+Redis CPU-s |' : ''} lost | within budget |`
+      : `| offered msg/s | deliveries/s | e2e p50 ms | e2e p99 ms | ack p99 ms | server CPU % |${loadHead} deliveries / server CPU-s |${hasServices ? ' PG+Redis CPU-s |' : ''} lost | within budget |`;
   const lines = [head, `|${' --- |'.repeat(head.split('|').length - 2)}`];
   for (const rate of rates) {
     const within = runs.filter((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)?.withinBudget).length;
     const seen = runs.filter((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)).length;
     const services = hasServices ? ` ${fmt(at(rate, (r) => r.serviceCpuSeconds), 2)} |` : '';
+    const load = hasLoad ? ` ${fmt(at(rate, (r) => r.loadCpuPercent))} |` : '';
     if (kind === 'direct') {
       lines.push(
-        `| ${fmt(rate)} | ${fmt(at(rate, (r) => r.e2e.p50Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p99Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p999Ms), 1)} | ${fmt(at(rate, (r) => r.ack.p99Ms), 1)} | ${fmt(at(rate, (r) => r.serverCpuPercent))} | ${fmt(at(rate, (r) => r.messagesPerCpuSecond))} |${services} ${fmt(at(rate, (r) => r.lost))} | ${within}/${seen} |`,
+        `| ${fmt(rate)} | ${fmt(at(rate, (r) => r.e2e.p50Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p99Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p999Ms), 1)} | ${fmt(at(rate, (r) => r.ack.p99Ms), 1)} | ${fmt(at(rate, (r) => r.serverCpuPercent))} |${load} ${fmt(at(rate, (r) => r.messagesPerCpuSecond))} |${services} ${fmt(at(rate, (r) => r.lost))} | ${within}/${seen} |`,
       );
     } else {
       lines.push(
-        `| ${fmt(rate)} | ${fmt(at(rate, (r) => r.deliveriesPerSec))} | ${fmt(at(rate, (r) => r.e2e.p50Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p99Ms), 1)} | ${fmt(at(rate, (r) => r.ack.p99Ms), 1)} | ${fmt(at(rate, (r) => r.serverCpuPercent))} | ${fmt(at(rate, (r) => r.deliveriesPerCpuSecond))} |${services} ${fmt(at(rate, (r) => r.lost))} | ${within}/${seen} |`,
+        `| ${fmt(rate)} | ${fmt(at(rate, (r) => r.deliveriesPerSec))} | ${fmt(at(rate, (r) => r.e2e.p50Ms), 1)} | ${fmt(at(rate, (r) => r.e2e.p99Ms), 1)} | ${fmt(at(rate, (r) => r.ack.p99Ms), 1)} | ${fmt(at(rate, (r) => r.serverCpuPercent))} |${load} ${fmt(at(rate, (r) => r.deliveriesPerCpuSecond))} |${services} ${fmt(at(rate, (r) => r.lost))} | ${within}/${seen} |`,
       );
     }
   }

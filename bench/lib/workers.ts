@@ -32,6 +32,11 @@ export class Workers {
     return this.procs.length;
   }
 
+  /** The load processes' pids, to measure their CPU next to the server's. */
+  get pids(): number[] {
+    return this.procs.map((p) => p.pid!);
+  }
+
   private request<T>(worker: number, message: object, evt: string, timeoutMs = 600_000): Promise<T> {
     const proc = this.procs[worker]!;
     return new Promise((resolve, reject) => {

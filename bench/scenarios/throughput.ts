@@ -40,6 +40,9 @@ export interface RateResult {
   serverCpuPercent: number;
   /** PostgreSQL and Redis CPU in the same window (multi-node runs). */
   serviceCpuSeconds?: number;
+  /** The load processes' CPU in the same window: on a small machine they compete with the server for the same cores. */
+  loadCpuSeconds: number;
+  loadCpuPercent: number;
   deliveriesPerCpuSecond: number;
   messagesPerCpuSecond: number;
   e2e: LatencySummary;
@@ -66,9 +69,11 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
       const startUs = Math.round(nowUs()) + 300_000;
       const window = sampleCpu(running.pids, startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
       const services = running.servicePids ? sampleCpu(running.servicePids(), startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000) : null;
+      const load = sampleCpu(workers.pids, startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
       const reports = await workers.run({ senders, rate, startUs, durationMs: opts.durationMs, warmupMs: opts.warmupMs, drainMs: 10_000, textBytes: opts.textBytes });
       const { cpu, wall } = await window;
       const serviceCpu = services ? (await services).cpu : undefined;
+      const loadSample = await load;
       const sent = reports.reduce((s, r) => s + r.sent, 0);
       const deliveries = reports.reduce((s, r) => s + r.deliveries, 0);
       const expected = Math.round(sent * avgRecipients);
@@ -86,6 +91,8 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
         serverCpuSeconds: Math.round(cpu * 100) / 100,
         serverCpuPercent: Math.round((cpu / wall) * 100),
         ...(serviceCpu !== undefined && { serviceCpuSeconds: Math.round(serviceCpu * 100) / 100 }),
+        loadCpuSeconds: Math.round(loadSample.cpu * 100) / 100,
+        loadCpuPercent: Math.round((loadSample.cpu / loadSample.wall) * 100),
         deliveriesPerCpuSecond: cpu > 0 ? Math.round(deliveries / cpu) : 0,
         messagesPerCpuSecond: cpu > 0 ? Math.round(sent / cpu) : 0,
         e2e,
