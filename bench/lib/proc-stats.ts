@@ -26,14 +26,18 @@ const PAGE_BYTES = (() => {
   }
 })();
 
-/** CPU seconds a process has used so far (user, system). */
-export function cpuSeconds(pid: number): { user: number; system: number; total: number } {
+/**
+ * CPU seconds a process has used so far (user, system), and those of its
+ * children that have ended and been waited for (`reaped`).
+ */
+export function cpuSeconds(pid: number): { user: number; system: number; total: number; reaped: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) in parentheses.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const user = Number(fields[11]) / TICKS_PER_SECOND;
   const system = Number(fields[12]) / TICKS_PER_SECOND;
-  return { user, system, total: user + system };
+  const reaped = (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+  return { user, system, total: user + system, reaped };
 }
 
 export function totalCpuSeconds(pids: readonly number[]): number {
@@ -42,7 +46,28 @@ export function totalCpuSeconds(pids: readonly number[]): number {
     try {
       sum += cpuSeconds(pid).total;
     } catch {
-      // a service process that ended (e.g. a PostgreSQL backend) no longer counts
+      // a process that ended no longer counts
+    }
+  }
+  return sum;
+}
+
+/**
+ * CPU seconds used so far by a service whose processes come and go, such as
+ * PostgreSQL's backends: the processes alive now, plus every ended child their
+ * parents have reaped. The difference of two readings is then the service's
+ * CPU in between, also when backends started or ended in between (summing a
+ * fixed list of pids instead loses an ended backend's whole time, and can even
+ * come out negative).
+ */
+export function serviceCpuSeconds(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const cpu = cpuSeconds(pid);
+      sum += cpu.total + cpu.reaped;
+    } catch {
+      // ended since it was listed: its parent has it among the reaped
     }
   }
   return sum;

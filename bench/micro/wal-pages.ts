@@ -6,19 +6,21 @@ import { SqliteStore } from '../../packages/server/src/adapters/store/sqlite-sto
 import type { AppendRequest } from '../../packages/server/src/store/store.js';
 
 /*
- * How many pages a 1:1 message writes to SQLite's WAL, and in which B-trees.
+ * How many pages a message writes to SQLite's WAL, and in which B-trees.
  * A commit writes every page it dirtied in full (4 KiB each), and a checkpoint
  * copies them again into the database file, so pages per message is what the
  * store's write cost scales with. Appends commits of `batch` messages, each to
- * a random one of `channels` direct channels, then reads the WAL's frame
- * headers (page numbers) and names each page's B-tree through `dbstat`.
- *   node --import tsx bench/micro/wal-pages.ts [channels] [batch] [commits]
+ * a random one of `channels` direct channels (or groups of `members`, drawn
+ * from 10 users per group), then reads the WAL's frame headers (page numbers)
+ * and names each page's B-tree through `dbstat`.
+ *   node --import tsx bench/micro/wal-pages.ts [channels] [batch] [members] [commits]
  */
 
 const channels = Number(process.argv[2] ?? 1000);
 const batch = Number(process.argv[3] ?? 12);
 // Small enough that the WAL is not checkpointed (and restarted) in between: 1,000 pages by default.
-const commits = Number(process.argv[4] ?? Math.max(1, Math.floor(600 / (batch * 5))));
+const members = Number(process.argv[4] ?? 2);
+const commits = Number(process.argv[5] ?? Math.max(1, Math.floor(600 / (batch * 5))));
 const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
 
@@ -28,20 +30,31 @@ const store = SqliteStore.open({ path });
 const T0 = Date.now();
 
 async function main(): Promise<void> {
-  const pairs: { channelId: string; a: string; b: string }[] = [];
+  const rooms: { channelId: string; a: string; b: string }[] = [];
+  const users = members > 2 ? channels * 10 : channels * 2;
+  for (let i = 0; i < users; i++) {
+    const u = `u${i}`;
+    await store.createUser({ id: u, username: u, displayName: u, passwordHash: 'x', createdAt: T0, lastSeen: null });
+    await store.createDevice({ id: `d_${u}`, userId: u, name: 'd', platform: 'web', createdAt: T0, lastActiveAt: T0 }, `h_${u}`);
+  }
   for (let i = 0; i < channels; i++) {
-    for (const u of [`u${i}a`, `u${i}b`]) {
-      await store.createUser({ id: u, username: u, displayName: u, passwordHash: 'x', createdAt: T0, lastSeen: null });
-      await store.createDevice({ id: `d_${u}`, userId: u, name: 'd', platform: 'web', createdAt: T0, lastActiveAt: T0 }, `h_${u}`);
+    if (members <= 2) {
+      const { channel } = await store.getOrCreateDirect(`c${i}`, `u${2 * i}`, `u${2 * i + 1}`, T0);
+      rooms.push({ channelId: channel.id, a: `u${2 * i}`, b: `u${2 * i + 1}` });
+      continue;
     }
-    const { channel } = await store.getOrCreateDirect(`c${i}`, `u${i}a`, `u${i}b`, T0);
-    pairs.push({ channelId: channel.id, a: `u${i}a`, b: `u${i}b` });
+    const ids = new Set<string>();
+    while (ids.size < members) ids.add(`u${Math.floor(Math.random() * users)}`);
+    const [ownerId, ...memberIds] = [...ids];
+    const system = { text: 'created', event: { event: 'created' as const, actorId: ownerId! } };
+    await store.createGroup({ id: `g${i}`, name: `g${i}`, ownerId: ownerId!, memberIds, createdAt: T0, system });
+    rooms.push({ channelId: `g${i}`, a: ownerId!, b: memberIds[0]! });
   }
   let n = 0;
   const commit = async () => {
     const requests: AppendRequest[] = [];
     for (let k = 0; k < batch; k++) {
-      const p = pairs[Math.floor(Math.random() * pairs.length)]!;
+      const p = rooms[Math.floor(Math.random() * rooms.length)]!;
       const sender = k % 2 ? p.a : p.b;
       requests.push({ channelId: p.channelId, senderId: sender, senderDeviceId: `d_${sender}`, clientId: `m${n++}`, text: 'x'.repeat(100) });
     }
@@ -65,7 +78,7 @@ async function main(): Promise<void> {
     for (const p of pages) byTree.set(tree.get(p) ?? '(free)', (byTree.get(tree.get(p) ?? '(free)') ?? 0) + 1);
     const perMessage = (count: number) => (count / (commits * batch)).toFixed(2);
     console.log(
-      `${perMessage(pages.length)} pages (${((pages.length * pageSize) / (commits * batch) / 1024).toFixed(1)} KiB) per message in commits of ${batch}: ` +
+      `${perMessage(pages.length)} pages (${((pages.length * pageSize) / (commits * batch) / 1024).toFixed(1)} KiB) per message in commits of ${batch}, ${members} members per channel: ` +
         [...byTree].sort((a, b) => b[1] - a[1]).map(([name, count]) => `${name} ${perMessage(count)}`).join(', '),
     );
   }

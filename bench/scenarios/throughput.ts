@@ -1,6 +1,6 @@
 import type { RoomPlan, Target } from '../lib/driver.js';
 import { merge, nowUs, summarize, type LatencySummary } from '../lib/histogram.js';
-import { totalCpuSeconds } from '../lib/proc-stats.js';
+import { serviceCpuSeconds, totalCpuSeconds } from '../lib/proc-stats.js';
 import { MAX_CONNS_PER_WORKER, Workers } from '../lib/workers.js';
 
 /*
@@ -67,9 +67,11 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
     for (const rate of opts.rates) {
       // Server CPU is sampled over exactly the measured window (after warm-up, until the last send).
       const startUs = Math.round(nowUs()) + 300_000;
-      const window = sampleCpu(running.pids, startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
-      const services = running.servicePids ? sampleCpu(running.servicePids(), startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000) : null;
-      const load = sampleCpu(workers.pids, startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
+      const window = sampleCpu(() => totalCpuSeconds(running.pids), startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
+      const listServices = running.servicePids;
+      // Listed again at each reading: PostgreSQL's backends come and go.
+      const services = listServices ? sampleCpu(() => serviceCpuSeconds(listServices()), startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000) : null;
+      const load = sampleCpu(() => totalCpuSeconds(workers.pids), startUs + opts.warmupMs * 1000, startUs + opts.durationMs * 1000);
       const reports = await workers.run({ senders, rate, startUs, durationMs: opts.durationMs, warmupMs: opts.warmupMs, drainMs: 10_000, textBytes: opts.textBytes });
       const { cpu, wall } = await window;
       const serviceCpu = services ? (await services).cpu : undefined;
@@ -113,13 +115,13 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
   }
 }
 
-/** Server CPU seconds and wall seconds between two absolute times (µs). */
-function sampleCpu(pids: readonly number[], fromUs: number, toUs: number): Promise<{ cpu: number; wall: number }> {
+/** CPU seconds (as `reading` counts them) and wall seconds between two absolute times (µs). */
+function sampleCpu(reading: () => number, fromUs: number, toUs: number): Promise<{ cpu: number; wall: number }> {
   return new Promise((resolve) => {
     setTimeout(() => {
-      const cpu0 = totalCpuSeconds(pids);
+      const cpu0 = reading();
       const t0 = performance.now();
-      setTimeout(() => resolve({ cpu: totalCpuSeconds(pids) - cpu0, wall: (performance.now() - t0) / 1000 }), (toUs - nowUs()) / 1000);
+      setTimeout(() => resolve({ cpu: reading() - cpu0, wall: (performance.now() - t0) / 1000 }), (toUs - nowUs()) / 1000);
     }, Math.max(0, (fromUs - nowUs()) / 1000));
   });
 }
