@@ -134,6 +134,14 @@ export const MIGRATIONS: readonly string[] = [
   -- "Who blocked me" (presence is not shown to them).
   CREATE INDEX blocks_by_blocked ON blocks (blocked_id, blocker_id);
   `,
+  `
+  -- Sync versions per channel: a message sets its channel's version instead
+  -- of every member row's, and sync reads a current member's row as changed
+  -- at the later of the two. 0 for existing channels: their member rows
+  -- already carry every version their messages gave them. A constant default
+  -- adds the column without rewriting the table.
+  ALTER TABLE channels ADD COLUMN version bigint NOT NULL DEFAULT 0;
+  `,
 ];
 
 /** Schema names are plain lower-case identifiers, so they never need quoting anywhere. */

@@ -301,6 +301,45 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
       expect(await again.getUser('u_alice')).not.toBeNull();
     });
 
+    it('keeps syncing a schema written before channels had sync versions', async () => {
+      // The schema and rows as the previous release left them: a message bumped
+      // every member row's version, and channels had no version of their own.
+      const schema = newSchema();
+      const client = await admin.connect();
+      try {
+        await client.query(`CREATE SCHEMA ${schema}`);
+        await client.query(`SET search_path TO ${schema}`);
+        await client.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+        for (const [i, sql] of MIGRATIONS.slice(0, -1).entries()) {
+          await client.query(sql);
+          await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
+        }
+        await client.query(`
+          INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u_alice', 'alice', 'alice', 'h', 1), ('u_bob', 'bob', 'bob', 'h', 1);
+          INSERT INTO channels (id, kind, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
+            VALUES ('c_d', 'direct', 'u_alice u_bob', 'u_alice', 1, 1, 2, 1);
+          INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, created_at) VALUES ('c_d', 1, 'u_alice', 'd_a', 'm1', 'text', 'hi', 2);
+          INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, read_seq, delivered_seq, version)
+            VALUES ('c_d', 'u_alice', 'member', 1, 1, 1, 1, 2), ('c_d', 'u_bob', 'member', 1, 1, 0, 0, 2);
+          UPDATE meta SET value = 2 WHERE key = 'version';
+        `);
+      } finally {
+        await client.query('RESET search_path');
+        client.release();
+      }
+
+      const store = await openNode(schema);
+      // What the old rows say is still there for a cursor from before them...
+      expect((await store.sync('u_bob', '1', 10)).entries).toEqual([{ channelId: 'c_d', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
+      // ...and nothing for one from after them.
+      expect(await store.sync('u_bob', '2', 10)).toEqual({ cursor: '2', hasMore: false, entries: [] });
+      // A new message moves the channel's version past that cursor.
+      await store.appendMessages([req('c_d', 'u_alice', 'm2')], T0);
+      const page = await store.sync('u_bob', '2', 10);
+      expect(page.entries).toEqual([{ channelId: 'c_d', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
+      expect(Number(page.cursor)).toBe(3);
+    });
+
     it('refuses a schema migrated by a newer server', async () => {
       const schema = newSchema();
       await openNode(schema);

@@ -266,14 +266,17 @@ const SQL = {
     WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id`,
   // One version per channel that grew ($1 in order: base + 1, base + 2, ...):
   // a user's rows in two channels of one commit must not share a version, or
-  // a sync page ending between them would skip the second. The rows bumped
-  // are exactly the members who must learn of the commit, so RETURNING
-  // doubles as the fan-out list. Lock order 3: meta last.
-  bumpChannels: `WITH v AS (UPDATE meta SET value = value + $2 WHERE key = 'version' RETURNING value - $2 AS base)
-    UPDATE members m SET version = v.base + b.idx
-    FROM v, unnest($1::text[]) WITH ORDINALITY AS b(channel_id, idx)
-    WHERE m.channel_id = b.channel_id AND m.left_seq IS NULL
-    RETURNING m.channel_id, m.user_id`,
+  // a sync page ending between them would skip the second. The version goes
+  // on the channel row (already locked by this transaction), not on every
+  // member row: sync reads it through the join (see syncRows). The current
+  // members are the fan-out list. Lock order 3: meta last.
+  bumpChannels: `WITH v AS (UPDATE meta SET value = value + $2 WHERE key = 'version' RETURNING value - $2 AS base),
+    bumped AS (
+      UPDATE channels c SET version = v.base + b.idx
+      FROM v, unnest($1::text[]) WITH ORDINALITY AS b(channel_id, idx)
+      WHERE c.id = b.channel_id
+    )
+    SELECT m.channel_id, m.user_id FROM members m WHERE m.channel_id = ANY($1::text[]) AND m.left_seq IS NULL`,
   // Both page directions are range scans of the (channel_id, seq) primary key,
   // reading limit + 1 rows to learn whether there is more.
   messagesAscending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`,
@@ -282,13 +285,18 @@ const SQL = {
   // sync
   headVersion: `SELECT value FROM meta WHERE key = 'version'`,
   // The head and the page in one statement, so both come from one snapshot.
+  // A row's version is its own (joins, leaves, reads, mutes) or, while the
+  // user is a member, its channel's (messages), whichever is later: a message
+  // writes one channel row instead of every member row, and sync reads all of
+  // the user's memberships instead of only the changed ones.
   syncRows: `SELECT h.value AS head, r.channel_id, r.joined_seq, r.left_seq, r.read_seq, r.muted_until, r.version, r.last_seq
     FROM meta h
     LEFT JOIN LATERAL (
-      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, m.version, c.last_seq
+      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, c.last_seq,
+             CASE WHEN m.left_seq IS NULL AND c.version > m.version THEN c.version ELSE m.version END AS version
       FROM members m JOIN channels c ON c.id = m.channel_id
-      WHERE m.user_id = $1 AND m.version > $2
-      ORDER BY m.version
+      WHERE m.user_id = $1 AND (m.version > $2 OR (m.left_seq IS NULL AND c.version > $2))
+      ORDER BY version
       LIMIT $3
     ) r ON true
     WHERE h.key = 'version'

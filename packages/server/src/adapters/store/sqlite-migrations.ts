@@ -128,6 +128,13 @@ export const MIGRATIONS: readonly string[] = [
   -- "Who blocked me" (presence is not shown to them).
   CREATE INDEX blocks_by_blocked ON blocks(blocked_id, blocker_id);
   `,
+  `
+  -- Sync versions per channel: a message sets its channel's version instead
+  -- of every member row's, and sync reads a current member's row as changed
+  -- at the later of the two. 0 for existing channels: their member rows
+  -- already carry every version their messages gave them.
+  ALTER TABLE channels ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 /**

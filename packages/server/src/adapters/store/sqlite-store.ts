@@ -138,8 +138,9 @@ function prepareStatements(db: SqliteDatabase) {
       `INSERT INTO channels (id, kind, name, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setChannelHead: prepare<[number, number, string]>(
-      `UPDATE channels SET last_seq = ?, last_activity_at = ? WHERE id = ?`,
+    // The channel's version tells sync its current members' rows changed (see syncRows).
+    setChannelHead: prepare<[number, number, number, string]>(
+      `UPDATE channels SET last_seq = ?, last_activity_at = ?, version = ? WHERE id = ?`,
     ),
     setChannelAfterChange: prepare<[string | null, number, number, number, string]>(
       `UPDATE channels SET name = coalesce(?, name), last_seq = ?, member_count = ?, last_activity_at = ? WHERE id = ?`,
@@ -167,15 +168,8 @@ function prepareStatements(db: SqliteDatabase) {
        FROM channels c LEFT JOIN members m ON m.channel_id = c.id AND m.user_id = ?
        WHERE c.id = ?`,
     ),
-    // After a commit grew a channel: every current member gets the channel's
-    // new version (RETURNING is the fan-out list) and the sender's watermarks
-    // move to their own message, in one pass over the channel's member rows.
-    bumpCurrentAndSender: pluck<[{ version: number; sender: string; seq: number; channel: string }], string>(
-      `UPDATE members SET version = @version,
-         read_seq = CASE WHEN user_id = @sender AND read_seq < @seq THEN @seq ELSE read_seq END,
-         delivered_seq = CASE WHEN user_id = @sender AND delivered_seq < @seq THEN @seq ELSE delivered_seq END
-       WHERE channel_id = @channel AND left_seq IS NULL RETURNING user_id`,
-    ),
+    // After a commit grew a channel: who must learn of it.
+    currentMemberIds: pluck<[string], string>(`SELECT user_id FROM members WHERE channel_id = ? AND left_seq IS NULL`),
     takeVersions: pluck<[number], number>(`UPDATE meta SET value = value + ? WHERE key = 'version' RETURNING value`),
     currentMembers: prepare<[string], MemberRow>(
       `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = ? AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
@@ -199,11 +193,9 @@ function prepareStatements(db: SqliteDatabase) {
     setWatermarks: prepare<[number, number, number | null, string, string]>(
       `UPDATE members SET delivered_seq = ?, read_seq = ?, version = coalesce(?, version) WHERE channel_id = ? AND user_id = ?`,
     ),
-    // The rows bumped are exactly the members who must learn of the commit,
-    // so RETURNING doubles as the fan-out list.
-    bumpCurrent: pluck<[number, string], string>(
-      `UPDATE members SET version = ? WHERE channel_id = ? AND left_seq IS NULL RETURNING user_id`,
-    ),
+    // The rows bumped are exactly the members who must learn of the change
+    // (the current ones and those it removed), so RETURNING doubles as the
+    // fan-out list.
     bumpCurrentAndLeaving: pluck<[number, string, number], string>(
       `UPDATE members SET version = ? WHERE channel_id = ? AND (left_seq IS NULL OR left_seq = ?) RETURNING user_id`,
     ),
@@ -321,11 +313,17 @@ function prepareStatements(db: SqliteDatabase) {
     // sync
     nextVersion: pluck<[], number>(`UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value`),
     headVersion: pluck<[], number>(`SELECT value FROM meta WHERE key = 'version'`),
-    syncRows: prepare<[string, number, number], SyncRow>(
-      `SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, m.version, c.last_seq
+    // A row's version is its own (joins, leaves, reads, mutes) or, while the
+    // user is a member, its channel's (messages), whichever is later. A
+    // message so writes one channel row instead of every member row and its
+    // index entry; the price is that sync reads all of a user's memberships,
+    // not only the changed ones.
+    syncRows: prepare<[string, number, number, number], SyncRow>(
+      `SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, c.last_seq,
+              CASE WHEN m.left_seq IS NULL AND c.version > m.version THEN c.version ELSE m.version END AS version
        FROM members m JOIN channels c ON c.id = m.channel_id
-       WHERE m.user_id = ? AND m.version > ?
-       ORDER BY m.version
+       WHERE m.user_id = ? AND (m.version > ? OR (m.left_seq IS NULL AND c.version > ?))
+       ORDER BY version
        LIMIT CAST(? AS INTEGER)`,
     ),
 
@@ -769,10 +767,10 @@ export class SqliteStore implements Store {
         list.push(w);
       }
       for (const [channelId, head] of grown) {
-        this.q.setChannelHead.run(head.lastSeq, at, channelId);
-        const [first, ...others] = bySender.get(channelId)!;
-        recipients.set(channelId, this.q.bumpCurrentAndSender.all({ version: ++version, sender: first!.senderId, seq: first!.seq, channel: channelId }));
-        for (const o of others) this.q.raiseSenderWatermarks.run(o.seq, o.seq, channelId, o.senderId);
+        this.q.setChannelHead.run(head.lastSeq, at, ++version, channelId);
+        recipients.set(channelId, this.q.currentMemberIds.all(channelId));
+        // A sender has read what they sent; sync carries it through the channel's version.
+        for (const w of bySender.get(channelId)!) this.q.raiseSenderWatermarks.run(w.seq, w.seq, channelId, w.senderId);
       }
       return { results, recipients };
     });
@@ -802,7 +800,7 @@ export class SqliteStore implements Store {
       if (!Number.isSafeInteger(from) || from > head) throw new AppError('bad_request', 'Unknown sync cursor.');
 
       const pageSize = Math.max(1, Math.floor(limit));
-      const rows = this.q.syncRows.all(userId, from, pageSize + 1);
+      const rows = this.q.syncRows.all(userId, from, from, pageSize + 1);
       const hasMore = rows.length > pageSize;
       const page = rows.slice(0, pageSize);
       const entries = page.map(
