@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../../../test/support/services.js';
 import { AppError } from '../../errors.js';
 import { describeStoreContract } from '../../store/store.contract.js';
+import { ROWS_BEFORE_CHANNEL_VERSIONS, expectSyncAcrossUpgrade } from '../../store/sync-upgrade.contract.js';
 import type { AppendRequest, AppendResult, Store } from '../../store/store.js';
 import { MIGRATIONS } from './postgres-migrations.js';
 import { PostgresStore, isUnavailableError, toStoreError } from './postgres-store.js';
@@ -314,30 +315,13 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
           await client.query(sql);
           await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
         }
-        await client.query(`
-          INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u_alice', 'alice', 'alice', 'h', 1), ('u_bob', 'bob', 'bob', 'h', 1);
-          INSERT INTO channels (id, kind, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
-            VALUES ('c_d', 'direct', 'u_alice u_bob', 'u_alice', 1, 1, 2, 1);
-          INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, created_at) VALUES ('c_d', 1, 'u_alice', 'd_a', 'm1', 'text', 'hi', 2);
-          INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, read_seq, delivered_seq, version)
-            VALUES ('c_d', 'u_alice', 'member', 1, 1, 1, 1, 2), ('c_d', 'u_bob', 'member', 1, 1, 0, 0, 2);
-          UPDATE meta SET value = 2 WHERE key = 'version';
-        `);
+        await client.query(ROWS_BEFORE_CHANNEL_VERSIONS);
       } finally {
         await client.query('RESET search_path');
         client.release();
       }
 
-      const store = await openNode(schema);
-      // What the old rows say is still there for a cursor from before them...
-      expect((await store.sync('u_bob', '1', 10)).entries).toEqual([{ channelId: 'c_d', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
-      // ...and nothing for one from after them.
-      expect(await store.sync('u_bob', '2', 10)).toEqual({ cursor: '2', hasMore: false, entries: [] });
-      // A new message moves the channel's version past that cursor.
-      await store.appendMessages([req('c_d', 'u_alice', 'm2')], T0);
-      const page = await store.sync('u_bob', '2', 10);
-      expect(page.entries).toEqual([{ channelId: 'c_d', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
-      expect(Number(page.cursor)).toBe(3);
+      await expectSyncAcrossUpgrade(await openNode(schema));
     });
 
     it('refuses a schema migrated by a newer server', async () => {

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeStoreContract } from '../../store/store.contract.js';
+import { ROWS_BEFORE_CHANNEL_VERSIONS, expectSyncAcrossUpgrade } from '../../store/sync-upgrade.contract.js';
 import type { AppendRequest, ChannelChange } from '../../store/store.js';
 import { openSqlite } from './sqlite-driver.js';
 import { MIGRATIONS, migrate } from './sqlite-migrations.js';
@@ -156,27 +157,10 @@ describe('SqliteStore on disk', () => {
     const old = new Sqlite(path);
     for (const sql of MIGRATIONS.slice(0, -1)) old.exec(sql);
     old.pragma(`user_version = ${MIGRATIONS.length - 1}`);
-    old.exec(`
-      INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u_alice', 'alice', 'alice', 'h', 1), ('u_bob', 'bob', 'bob', 'h', 1);
-      INSERT INTO channels (id, kind, direct_key, created_by, created_at, last_seq, member_count, last_activity_at)
-        VALUES ('c_d', 'direct', 'u_alice u_bob', 'u_alice', 1, 1, 2, 1);
-      INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, created_at) VALUES ('c_d', 1, 'u_alice', 'd_a', 'm1', 'text', 'hi', 2);
-      INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, read_seq, delivered_seq, version)
-        VALUES ('c_d', 'u_alice', 'member', 1, 1, 1, 1, 2), ('c_d', 'u_bob', 'member', 1, 1, 0, 0, 2);
-      UPDATE meta SET value = 2 WHERE key = 'version';
-    `);
+    old.exec(ROWS_BEFORE_CHANNEL_VERSIONS);
     old.close();
 
-    const store = openStore(path);
-    // What the old rows say is still there for a cursor from before them...
-    expect((await store.sync('u_bob', '1', 10)).entries).toEqual([{ channelId: 'c_d', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
-    // ...and nothing for one from after them.
-    expect(await store.sync('u_bob', '2', 10)).toEqual({ cursor: '2', hasMore: false, entries: [] });
-    // A new message moves the channel's version past that cursor.
-    await store.appendMessages([msg('c_d', 'u_alice', 'm2')], 3);
-    const page = await store.sync('u_bob', '2', 10);
-    expect(page.entries).toEqual([{ channelId: 'c_d', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null }]);
-    expect(Number(page.cursor)).toBe(3);
+    await expectSyncAcrossUpgrade(openStore(path));
   });
 
   it('refuses a database from a newer schema', async () => {
