@@ -86,7 +86,8 @@ export interface PostgresStoreOptions {
  * moved past it would skip that change). The price is that this row
  * serializes every versioned write of the whole cluster for the duration of
  * "last statement + COMMIT": it is the scaling limit of this design, to be
- * revisited with sharding (a per-user-shard counter is the planned fix).
+ * revisited with sharding (the planned fix: one counter per channel shard,
+ * and a sync cursor holding one position per shard).
  * Taking it last keeps that window as short as possible.
  *
  * Every method is one transaction: either an explicit BEGIN ... COMMIT on one
