@@ -295,10 +295,13 @@ describe('client frame decoder properties', () => {
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }), corrupted), (bytes) => {
         const result = decodeBytes(bytes);
         expectStructured(result);
-        if (result.ok) expect(decodeClientFrame(JSON.stringify(result.frame))).toEqual(result);
+        // Compared as JSON carries it: a number that parses to -0 (`-0`, or one
+        // too small to represent) is sent on as 0, the same JSON value.
+        if (result.ok) expect(decodeClientFrame(JSON.stringify(result.frame))).toEqual(JSON.parse(JSON.stringify(result)));
         expectNoPollution();
       }),
-      { numRuns: 3_000 },
+      // A case a random run found: a timestamp that parses to -0.
+      { numRuns: 3_000, examples: [[new TextEncoder().encode('{"type":"ping","t":-2.5192825881968792e-1290}')]] },
     );
   });
 
