@@ -251,30 +251,27 @@ const SQL = {
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(channel_id, device_id, client_id, sender_id, i)
     LEFT JOIN messages g ON g.channel_id = k.channel_id AND g.sender_device_id = k.device_id AND g.client_id = k.client_id
     LEFT JOIN members mb ON mb.channel_id = k.channel_id AND mb.user_id = k.sender_id`,
-  // The new messages, the channels' new heads and the senders' watermarks, in one statement.
+  // The new messages and the senders' watermarks, in one statement.
   writeSends: `WITH inserted AS (
       INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
       SELECT t.channel_id, t.seq, t.sender_id, t.device_id, t.client_id, 'text', t.text, NULL, $1
       FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
         AS t(channel_id, seq, sender_id, device_id, client_id, text)
-    ), heads AS (
-      UPDATE channels c SET last_seq = h.last_seq, last_activity_at = $1
-      FROM unnest($8::text[], $9::bigint[]) AS h(id, last_seq)
-      WHERE c.id = h.id
     )
     UPDATE members m SET read_seq = greatest(m.read_seq, w.seq), delivered_seq = greatest(m.delivered_seq, w.seq)
-    FROM unnest($10::text[], $11::text[], $12::bigint[]) AS w(channel_id, user_id, seq)
+    FROM unnest($8::text[], $9::text[], $10::bigint[]) AS w(channel_id, user_id, seq)
     WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id`,
   // One version per channel that grew ($1 in order: base + 1, base + 2, ...):
   // a user's rows in two channels of one commit must not share a version, or
   // a sync page ending between them would skip the second. The version goes
-  // on the channel row (already locked by this transaction), not on every
-  // member row: sync reads it through the join (see syncRows). The current
-  // members are the fan-out list. Lock order 3: meta last.
+  // on the channel row (already locked by this transaction) with its new head,
+  // in one update, not on every member row: sync reads it through the join
+  // (see syncRows). The current members are the fan-out list. Lock order 3:
+  // meta last.
   bumpChannels: `WITH v AS (UPDATE meta SET value = value + $2 WHERE key = 'version' RETURNING value - $2 AS base),
     bumped AS (
-      UPDATE channels c SET version = v.base + b.idx
-      FROM v, unnest($1::text[]) WITH ORDINALITY AS b(channel_id, idx)
+      UPDATE channels c SET last_seq = b.last_seq, last_activity_at = $4, version = v.base + b.idx
+      FROM v, unnest($1::text[], $3::bigint[]) WITH ORDINALITY AS b(channel_id, last_seq, idx)
       WHERE c.id = b.channel_id
     )
     SELECT m.channel_id, m.user_id FROM members m WHERE m.channel_id = ANY($1::text[]) AND m.left_seq IS NULL`,
@@ -954,8 +951,6 @@ export class PostgresStore implements Store {
           fresh.map((m) => m.deviceId),
           fresh.map((m) => m.clientId),
           fresh.map((m) => m.text),
-          grown,
-          grown.map((id) => heads.get(id)!.lastSeq),
           writers.map((w) => w.channelId),
           writers.map((w) => w.senderId),
           writers.map((w) => w.seq),
@@ -967,7 +962,9 @@ export class PostgresStore implements Store {
         );
       }
       for (const id of grown) recipients.set(id, []);
-      const bumped = await c.query<{ channel_id: string; user_id: string }>(bind(Q.bumpChannels, [grown, grown.length]));
+      const bumped = await c.query<{ channel_id: string; user_id: string }>(
+        bind(Q.bumpChannels, [grown, grown.length, grown.map((id) => heads.get(id)!.lastSeq), at]),
+      );
       for (const r of bumped.rows) recipients.get(r.channel_id)!.push(r.user_id);
       return { results, recipients };
     });

@@ -760,18 +760,12 @@ export class SqliteStore implements Store {
       // One version per grown channel (a user's rows in two channels of one
       // commit must not share one), taken from the counter in one step.
       let version = this.q.takeVersions.get(grown.length)! - grown.length;
-      const bySender = new Map<string, { senderId: string; seq: number }[]>();
-      for (const w of senders.values()) {
-        let list = bySender.get(w.channelId);
-        if (!list) bySender.set(w.channelId, (list = []));
-        list.push(w);
-      }
       for (const [channelId, head] of grown) {
         this.q.setChannelHead.run(head.lastSeq, at, ++version, channelId);
         recipients.set(channelId, this.q.currentMemberIds.all(channelId));
-        // A sender has read what they sent; sync carries it through the channel's version.
-        for (const w of bySender.get(channelId)!) this.q.raiseSenderWatermarks.run(w.seq, w.seq, channelId, w.senderId);
       }
+      // A sender has read what they sent; sync carries it through the channel's version.
+      for (const w of senders.values()) this.q.raiseSenderWatermarks.run(w.seq, w.seq, w.channelId, w.senderId);
       return { results, recipients };
     });
   }
