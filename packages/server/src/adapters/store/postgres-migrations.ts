@@ -142,6 +142,250 @@ export const MIGRATIONS: readonly string[] = [
   -- adds the column without rewriting the table.
   ALTER TABLE channels ADD COLUMN version bigint NOT NULL DEFAULT 0;
   `,
+  `
+  -- A batch of sends, committed in one round trip. Run as a statement of its
+  -- own, the call is its transaction: the channel row locks and the sync
+  -- counter are held for the time the database works on the batch and
+  -- commits, not across the client round trips between its statements (a
+  -- node's event loop, busy with sockets, took milliseconds to send the
+  -- next one while every other node waited on those locks).
+  --
+  -- Requests are parallel arrays, one element per send. It returns one row
+  -- per request (i = its position from 1; code NULL: stored now with seq;
+  -- 'duplicate': stored before, with that seq, created_at and sender in
+  -- user_id; else the refusal), then the current members of each channel
+  -- that grew (i NULL): the live fan-out. Each statement inside takes a new
+  -- snapshot (READ COMMITTED), so what is read after the locks sees every
+  -- commit that held them before.
+  CREATE FUNCTION confab_append(
+    p_channel text[], p_device text[], p_client text[], p_sender text[], p_text text[],
+    p_at bigint, p_push boolean, p_due_at bigint, p_min_interval bigint)
+  RETURNS TABLE (i integer, code text, seq bigint, created_at bigint, channel_id text, user_id text)
+  LANGUAGE plpgsql AS $fn$
+  #variable_conflict use_column
+  DECLARE
+    n integer := coalesce(cardinality(p_channel), 0);
+    ch_ids text[];
+    ch_seq bigint[];
+    ch_grew boolean[];
+    l_seq bigint[];
+    l_at bigint[];
+    l_sender text[];
+    l_same boolean[];
+    l_member boolean[];
+    l_left bigint[];
+    l_blocked boolean[];
+    l_first integer[];
+    r_code text[] := array_fill(NULL::text, ARRAY[n]);
+    r_seq bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    r_at bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    r_user text[] := array_fill(NULL::text, ARRAY[n]);
+    f_channel text[] := '{}';
+    f_seq bigint[] := '{}';
+    f_sender text[] := '{}';
+    f_device text[] := '{}';
+    f_client text[] := '{}';
+    f_text text[] := '{}';
+    grown text[] := '{}';
+    grown_seq bigint[] := '{}';
+    k integer;
+    j integer;
+    pos integer;
+  BEGIN
+    IF n = 0 THEN RETURN; END IF;
+    -- Lock order 1: every channel of the batch, by id.
+    SELECT coalesce(array_agg(c.id ORDER BY c.id), '{}'), coalesce(array_agg(c.last_seq ORDER BY c.id), '{}')
+      INTO ch_ids, ch_seq
+      FROM (SELECT id, last_seq FROM channels WHERE id = ANY(p_channel) ORDER BY id FOR UPDATE) c;
+    ch_grew := array_fill(false, ARRAY[cardinality(ch_ids)]);
+
+    -- Per request: the message already stored under its send key (and
+    -- whether its text is the same), the sender's membership, whether the
+    -- channel is a direct one with a block between its two users, and the
+    -- first request of the batch with the same send key.
+    SELECT array_agg(g.seq ORDER BY req.i), array_agg(g.created_at ORDER BY req.i), array_agg(g.sender_id ORDER BY req.i),
+           array_agg(g.text = req.body ORDER BY req.i),
+           array_agg(mb.user_id IS NOT NULL ORDER BY req.i), array_agg(mb.left_seq ORDER BY req.i),
+           array_agg(EXISTS (
+             SELECT 1 FROM channels ch
+             JOIN members p ON p.channel_id = ch.id
+             JOIN members q ON q.channel_id = ch.id AND q.user_id <> p.user_id
+             JOIN blocks b ON b.blocker_id = p.user_id AND b.blocked_id = q.user_id
+             WHERE ch.id = req.channel_id AND ch.kind = 'direct'
+           ) ORDER BY req.i),
+           array_agg(req.first::integer ORDER BY req.i)
+      INTO l_seq, l_at, l_sender, l_same, l_member, l_left, l_blocked, l_first
+      FROM (SELECT u.*, min(u.i) OVER (PARTITION BY u.channel_id, u.device_id, u.client_id) AS first
+            FROM unnest(p_channel, p_device, p_client, p_sender, p_text) WITH ORDINALITY AS u(channel_id, device_id, client_id, sender_id, body, i)) req
+      LEFT JOIN messages g ON g.channel_id = req.channel_id AND g.sender_device_id = req.device_id AND g.client_id = req.client_id
+      LEFT JOIN members mb ON mb.channel_id = req.channel_id AND mb.user_id = req.sender_id;
+
+    FOR k IN 1 .. n LOOP
+      pos := array_position(ch_ids, p_channel[k]);
+      IF pos IS NULL THEN
+        r_code[k] := 'channel_not_found';
+        CONTINUE;
+      END IF;
+      -- The send key is checked before membership: a retry of a send that
+      -- committed before its sender was removed still gets its original ack.
+      j := l_first[k];
+      IF j < k AND r_code[j] IS NULL AND r_seq[j] IS NOT NULL THEN
+        -- Repeated within the batch, after a first use stored now.
+        IF p_text[j] = p_text[k] THEN
+          r_code[k] := 'duplicate'; r_seq[k] := r_seq[j]; r_at[k] := p_at; r_user[k] := p_sender[j];
+        ELSE
+          r_code[k] := 'idempotency_conflict';
+        END IF;
+        CONTINUE;
+      END IF;
+      IF l_seq[k] IS NOT NULL THEN
+        IF l_same[k] THEN
+          r_code[k] := 'duplicate'; r_seq[k] := l_seq[k]; r_at[k] := l_at[k]; r_user[k] := l_sender[k];
+        ELSE
+          r_code[k] := 'idempotency_conflict';
+        END IF;
+        CONTINUE;
+      END IF;
+      IF NOT l_member[k] OR l_left[k] IS NOT NULL THEN
+        r_code[k] := 'not_member';
+        CONTINUE;
+      END IF;
+      IF l_blocked[k] THEN
+        r_code[k] := 'blocked';
+        CONTINUE;
+      END IF;
+      ch_seq[pos] := ch_seq[pos] + 1;
+      ch_grew[pos] := true;
+      r_seq[k] := ch_seq[pos];
+      f_channel := f_channel || p_channel[k];
+      f_seq := f_seq || ch_seq[pos];
+      f_sender := f_sender || p_sender[k];
+      f_device := f_device || p_device[k];
+      f_client := f_client || p_client[k];
+      f_text := f_text || p_text[k];
+    END LOOP;
+
+    RETURN QUERY SELECT s.idx, r_code[s.idx], r_seq[s.idx], r_at[s.idx], NULL::text, r_user[s.idx] FROM generate_series(1, n) AS s(idx);
+    IF cardinality(f_seq) = 0 THEN RETURN; END IF;
+
+    -- The new messages and the senders' watermarks (each sender has read
+    -- what it sent).
+    WITH inserted AS (
+      INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
+      SELECT t.channel_id, t.seq, t.sender_id, t.device_id, t.client_id, 'text', t.body, NULL, p_at
+      FROM unnest(f_channel, f_seq, f_sender, f_device, f_client, f_text) AS t(channel_id, seq, sender_id, device_id, client_id, body)
+    )
+    UPDATE members m SET read_seq = greatest(m.read_seq, w.seq), delivered_seq = greatest(m.delivered_seq, w.seq)
+    FROM (SELECT t.channel_id, t.sender_id, max(t.seq) AS seq FROM unnest(f_channel, f_sender, f_seq) AS t(channel_id, sender_id, seq) GROUP BY 1, 2) w
+    WHERE m.channel_id = w.channel_id AND m.user_id = w.sender_id;
+
+    -- Push jobs: one row per registered device of every other current,
+    -- unmuted member, counting the messages from others; a row that exists
+    -- adds them. A pending due time stays (that is the coalescing); a new one
+    -- waits out the minimum interval since the last push. Rows are written
+    -- in key order, the order every push_jobs batch locks in.
+    IF p_push THEN
+      INSERT INTO push_jobs (device_id, channel_id, user_id, message_count, last_seq, due_at, created_at)
+      SELECT r.device_id, f.channel_id, m.user_id, count(*), max(f.seq), p_due_at, p_at
+      FROM unnest(f_channel, f_seq, f_sender) AS f(channel_id, seq, sender_id)
+      JOIN members m ON m.channel_id = f.channel_id AND m.left_seq IS NULL AND m.user_id <> f.sender_id
+        AND (m.muted_until IS NULL OR m.muted_until <= p_at)
+      JOIN push_registrations r ON r.user_id = m.user_id
+      GROUP BY r.device_id, f.channel_id, m.user_id
+      ORDER BY r.device_id, f.channel_id
+      ON CONFLICT (device_id, channel_id) DO UPDATE SET
+        message_count = push_jobs.message_count + excluded.message_count,
+        last_seq = greatest(push_jobs.last_seq, excluded.last_seq),
+        due_at = coalesce(push_jobs.due_at, greatest(excluded.due_at, coalesce(push_jobs.last_pushed_at, 0) + p_min_interval));
+    END IF;
+
+    FOR pos IN 1 .. cardinality(ch_ids) LOOP
+      IF ch_grew[pos] THEN
+        grown := grown || ch_ids[pos];
+        grown_seq := grown_seq || ch_seq[pos];
+      END IF;
+    END LOOP;
+    -- One sync version per channel that grew (a user's rows in two channels
+    -- of one commit must not share one), on the channel row with its new
+    -- head; the counter last (lock order 3), so it is held the shortest time.
+    RETURN QUERY WITH v AS (
+        UPDATE meta SET value = value + cardinality(grown) WHERE key = 'version' RETURNING value - cardinality(grown) AS base
+      ), bumped AS (
+        UPDATE channels c SET last_seq = b.last_seq, last_activity_at = p_at, version = v.base + b.idx
+        FROM v, unnest(grown, grown_seq) WITH ORDINALITY AS b(channel_id, last_seq, idx)
+        WHERE c.id = b.channel_id
+      )
+      SELECT NULL::integer, NULL::text, NULL::bigint, NULL::bigint, m.channel_id::text, m.user_id::text
+      FROM members m WHERE m.channel_id = ANY(grown) AND m.left_seq IS NULL;
+  END
+  $fn$;
+
+  -- A batch of receipts (delivered / read watermarks), also in one round
+  -- trip. The channel rows are shared-locked (receipts of one channel run
+  -- side by side, but not beside an append or a membership change, whose
+  -- last_seq they clamp to), then the member rows, sorted (lock order 2).
+  -- Updates of one row apply in order; what a row ends at is the greatest of
+  -- its current watermarks and the batch's, each clamped to what its member
+  -- can read, delivered never below read. Returns each changed row once,
+  -- with its final values, in the order of its first update. A changed read
+  -- watermark takes a new sync version (the reader's other devices learn it
+  -- by sync); delivered alone is live-only information.
+  CREATE FUNCTION confab_receipts(p_channel text[], p_user text[], p_delivered bigint[], p_read bigint[])
+  RETURNS TABLE (channel_id text, user_id text, delivered_seq bigint, read_seq bigint)
+  LANGUAGE plpgsql AS $fn$
+  #variable_conflict use_column
+  DECLARE
+    c_channel text[];
+    c_user text[];
+    c_delivered bigint[];
+    c_read bigint[];
+    c_vi integer[];
+    versioned integer;
+  BEGIN
+    PERFORM 1 FROM channels WHERE id = ANY(p_channel) ORDER BY id FOR SHARE;
+    PERFORM 1 FROM members m JOIN unnest(p_channel, p_user) AS u(channel_id, user_id)
+      ON m.channel_id = u.channel_id AND m.user_id = u.user_id
+      ORDER BY m.channel_id, m.user_id FOR UPDATE OF m;
+
+    SELECT coalesce(array_agg(y.channel_id ORDER BY y.first_i), '{}'), coalesce(array_agg(y.user_id ORDER BY y.first_i), '{}'),
+           coalesce(array_agg(y.new_delivered ORDER BY y.first_i), '{}'), coalesce(array_agg(y.new_read ORDER BY y.first_i), '{}'),
+           coalesce(array_agg(CASE WHEN y.new_read <> y.cur_read THEN 1 END ORDER BY y.first_i), '{}')
+      INTO c_channel, c_user, c_delivered, c_read, c_vi
+      FROM (
+        SELECT x.*, greatest(x.cur_delivered, x.new_read, x.max_delivered) AS new_delivered
+        FROM (
+          SELECT m.channel_id, m.user_id, m.read_seq AS cur_read, m.delivered_seq AS cur_delivered, min(u.i) AS first_i,
+                 greatest(m.read_seq, max(least(coalesce(u.rd, 0), r.readable))) AS new_read,
+                 max(least(coalesce(u.dl, 0), r.readable)) AS max_delivered
+          FROM unnest(p_channel, p_user, p_delivered, p_read) WITH ORDINALITY AS u(channel_id, user_id, dl, rd, i)
+          JOIN members m ON m.channel_id = u.channel_id AND m.user_id = u.user_id
+          JOIN channels c ON c.id = u.channel_id
+          CROSS JOIN LATERAL (SELECT CASE WHEN m.left_seq IS NULL THEN c.last_seq ELSE least(c.last_seq, m.left_seq) END AS readable) r
+          GROUP BY m.channel_id, m.user_id, m.read_seq, m.delivered_seq
+        ) x
+      ) y
+      WHERE y.new_read <> y.cur_read OR y.new_delivered <> y.cur_delivered;
+    IF cardinality(c_channel) = 0 THEN RETURN; END IF;
+
+    -- Versions base + 1, base + 2, ... for the rows whose read moved; the
+    -- counter last (lock order 3).
+    versioned := 0;
+    FOR k IN 1 .. cardinality(c_vi) LOOP
+      IF c_vi[k] IS NOT NULL THEN
+        versioned := versioned + 1;
+        c_vi[k] := versioned;
+      END IF;
+    END LOOP;
+    WITH v AS (
+      UPDATE meta SET value = value + versioned WHERE key = 'version' AND versioned > 0 RETURNING value - versioned AS base
+    )
+    UPDATE members m SET delivered_seq = w.dl, read_seq = w.rd, version = coalesce((SELECT base FROM v) + w.vi, m.version)
+    FROM unnest(c_channel, c_user, c_delivered, c_read, c_vi) AS w(channel_id, user_id, dl, rd, vi)
+    WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id;
+    RETURN QUERY SELECT w.channel_id, w.user_id, w.dl, w.rd FROM unnest(c_channel, c_user, c_delivered, c_read) AS w(channel_id, user_id, dl, rd);
+  END
+  $fn$;
+  `,
 ];
 
 /** Schema names are plain lower-case identifiers, so they never need quoting anywhere. */

@@ -92,8 +92,12 @@ export interface PostgresStoreOptions {
  *
  * Every method is one transaction: either an explicit BEGIN ... COMMIT on one
  * pooled connection (rolled back on any error), or a single statement, which
- * PostgreSQL runs as its own transaction (one snapshot, atomic) and which
- * saves the round trips of BEGIN and COMMIT. Serialization failures and
+ * PostgreSQL runs as its own transaction (atomic) and which saves the round
+ * trips of BEGIN and COMMIT. The hot writers, appends and receipts, are such
+ * single statements: calls of the database functions confab_append and
+ * confab_receipts (see the migrations), which take the locks above in the
+ * same order. Their locks are held for the database's own work and the
+ * commit, not across round trips to a node whose event loop is busy. Serialization failures and
  * deadlocks are retried a few times; losing the database surfaces as
  * AppError('unavailable'), which clients retry.
  */
@@ -113,8 +117,15 @@ interface SyncRow {
 
 
 
-/** One request of an append batch with what the database already knows about it. */
-type SendLookupRow = { [K in keyof MessageRow]: MessageRow[K] | null } & { i: number; is_member: boolean; member_left_seq: number | null; blocked: boolean };
+/** A row of confab_append: a request's outcome (i from 1), or a recipient (i null). */
+interface AppendRow {
+  i: number | null;
+  code: string | null;
+  seq: number | null;
+  created_at: number | null;
+  channel_id: string | null;
+  user_id: string | null;
+}
 
 const USER_COLUMNS = 'id, username, display_name, password_hash, created_at, last_seen';
 const DEVICE_COLUMNS = 'id, user_id, name, platform, created_at, last_active_at';
@@ -166,8 +177,6 @@ const SQL = {
   // channels
   channelById: `SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = $1`,
   lockChannel: `SELECT ${CHANNEL_COLUMNS} FROM channels WHERE id = $1 FOR UPDATE`,
-  // Lock order 1: rows are locked in the order the sort hands them up, so always by id.
-  lockChannels: `SELECT id, last_seq FROM channels WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
   shareChannels: `SELECT id, last_seq FROM channels WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`,
   channelByDirectKey: `SELECT ${CHANNEL_COLUMNS} FROM channels WHERE direct_key = $1`,
   // Two nodes creating the same pair at once: the second waits for the first
@@ -235,46 +244,9 @@ const SQL = {
   // messages
   insertSystemMessage: `INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
     VALUES ($1, $2, $3, NULL, $4, 'system', $5, $6, $7)`,
-  // For each request of a batch (by position): the message already stored
-  // under its send key, the sender's membership, and whether it is a direct
-  // channel between two users either of whom blocked the other.
-  lookupSends: `SELECT k.i::integer AS i,
-           g.channel_id, g.seq, g.sender_id, g.client_id, g.kind, g.text, g.system, g.created_at,
-           mb.user_id IS NOT NULL AS is_member, mb.left_seq AS member_left_seq,
-           EXISTS (
-             SELECT 1 FROM channels ch
-             JOIN members p ON p.channel_id = ch.id
-             JOIN members q ON q.channel_id = ch.id AND q.user_id <> p.user_id
-             JOIN blocks b ON b.blocker_id = p.user_id AND b.blocked_id = q.user_id
-             WHERE ch.id = k.channel_id AND ch.kind = 'direct'
-           ) AS blocked
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(channel_id, device_id, client_id, sender_id, i)
-    LEFT JOIN messages g ON g.channel_id = k.channel_id AND g.sender_device_id = k.device_id AND g.client_id = k.client_id
-    LEFT JOIN members mb ON mb.channel_id = k.channel_id AND mb.user_id = k.sender_id`,
-  // The new messages and the senders' watermarks, in one statement.
-  writeSends: `WITH inserted AS (
-      INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
-      SELECT t.channel_id, t.seq, t.sender_id, t.device_id, t.client_id, 'text', t.text, NULL, $1
-      FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])
-        AS t(channel_id, seq, sender_id, device_id, client_id, text)
-    )
-    UPDATE members m SET read_seq = greatest(m.read_seq, w.seq), delivered_seq = greatest(m.delivered_seq, w.seq)
-    FROM unnest($8::text[], $9::text[], $10::bigint[]) AS w(channel_id, user_id, seq)
-    WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id`,
-  // One version per channel that grew ($1 in order: base + 1, base + 2, ...):
-  // a user's rows in two channels of one commit must not share a version, or
-  // a sync page ending between them would skip the second. The version goes
-  // on the channel row (already locked by this transaction) with its new head,
-  // in one update, not on every member row: sync reads it through the join
-  // (see syncRows). The current members are the fan-out list. Lock order 3:
-  // meta last.
-  bumpChannels: `WITH v AS (UPDATE meta SET value = value + $2 WHERE key = 'version' RETURNING value - $2 AS base),
-    bumped AS (
-      UPDATE channels c SET last_seq = b.last_seq, last_activity_at = $4, version = v.base + b.idx
-      FROM v, unnest($1::text[], $3::bigint[]) WITH ORDINALITY AS b(channel_id, last_seq, idx)
-      WHERE c.id = b.channel_id
-    )
-    SELECT m.channel_id, m.user_id FROM members m WHERE m.channel_id = ANY($1::text[]) AND m.left_seq IS NULL`,
+  // A batch of sends in one round trip (see confab_append in the migrations).
+  append: `SELECT i, code, seq, created_at, channel_id, user_id
+    FROM confab_append($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint, $7::boolean, $8::bigint, $9::bigint)`,
   // Both page directions are range scans of the (channel_id, seq) primary key,
   // reading limit + 1 rows to learn whether there is more.
   messagesAscending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND seq > $2 AND seq < $3 ORDER BY seq ASC LIMIT $4`,
@@ -320,20 +292,9 @@ const SQL = {
       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = o.user_id)
       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.user_id AND b.blocked_id = me.user_id)`,
 
-  // receipts
-  // Lock order 2: the member rows of a receipt batch, sorted.
-  lockMembers: `SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
-    FROM members m JOIN unnest($1::text[], $2::text[]) AS k(channel_id, user_id)
-      ON m.channel_id = k.channel_id AND m.user_id = k.user_id
-    ORDER BY m.channel_id, m.user_id
-    FOR UPDATE OF m`,
-  // $6 rows take a new version (base + vi); the others keep theirs (vi null).
-  // With $6 = 0 the meta row is not touched at all. Lock order 3: meta last.
-  setWatermarks: `WITH v AS (UPDATE meta SET value = value + $6 WHERE key = 'version' AND $6 > 0 RETURNING value - $6 AS base)
-    UPDATE members m SET delivered_seq = u.delivered_seq, read_seq = u.read_seq,
-      version = coalesce((SELECT base FROM v) + u.vi, m.version)
-    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(channel_id, user_id, delivered_seq, read_seq, vi)
-    WHERE m.channel_id = u.channel_id AND m.user_id = u.user_id`,
+  // receipts: a batch in one round trip (see confab_receipts in the migrations)
+  receipts: `SELECT channel_id, user_id, delivered_seq, read_seq
+    FROM confab_receipts($1::text[], $2::text[], $3::bigint[], $4::bigint[])`,
 
   // mute (lock order 2 then 3, like receipts)
   lockMember: `SELECT user_id FROM members WHERE channel_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
@@ -357,24 +318,6 @@ const SQL = {
   deleteRegistration: `DELETE FROM push_registrations WHERE device_id = $1`,
   deleteDeviceJobs: `DELETE FROM push_jobs WHERE device_id = $1`,
 
-  // push jobs
-  // One row per registered device of every other current, unmuted member of
-  // the batch's channels, counting the messages from others; a row that
-  // exists adds them. A pending due time stays (that is the coalescing); a
-  // new one waits out the minimum interval since the last push. Rows are
-  // written in key order, the order every push_jobs batch locks in.
-  enqueuePush: `INSERT INTO push_jobs (device_id, channel_id, user_id, message_count, last_seq, due_at, created_at)
-    SELECT r.device_id, f.channel_id, m.user_id, count(*), max(f.seq), $4, $5
-    FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(channel_id, seq, sender_id)
-    JOIN members m ON m.channel_id = f.channel_id AND m.left_seq IS NULL AND m.user_id <> f.sender_id
-      AND (m.muted_until IS NULL OR m.muted_until <= $5)
-    JOIN push_registrations r ON r.user_id = m.user_id
-    GROUP BY r.device_id, f.channel_id, m.user_id
-    ORDER BY r.device_id, f.channel_id
-    ON CONFLICT (device_id, channel_id) DO UPDATE SET
-      message_count = push_jobs.message_count + excluded.message_count,
-      last_seq = greatest(push_jobs.last_seq, excluded.last_seq),
-      due_at = coalesce(push_jobs.due_at, greatest(excluded.due_at, coalesce(push_jobs.last_pushed_at, 0) + $6))`,
   // Due jobs another node is not already taking (SKIP LOCKED), leased in the same statement.
   claimJobs: `WITH due AS (
       SELECT device_id, channel_id FROM push_jobs
@@ -864,110 +807,45 @@ export class PostgresStore implements Store {
 
   async appendMessages(requests: readonly AppendRequest[], at: number, push?: PushPolicy): Promise<AppendBatchResult> {
     if (requests.length === 0) return { results: [], recipients: new Map() };
-    // Sorted: the order every multi-channel lock is taken in (lock order 1).
-    const channelIds = [...new Set(requests.map((r) => r.channelId))].sort();
-    return this.transaction(async (c) => {
-      // Lock every channel of the batch. Appends to a channel from any node
-      // now wait for this commit, and read last_seq only after it: seqs are
-      // gap-free and never assigned twice.
-      const locked = await c.query<{ id: string; last_seq: number }>(bind(Q.lockChannels, [channelIds]));
-      const heads = new Map(locked.rows.map((r) => [r.id, { lastSeq: r.last_seq, grew: false }]));
-
-      // Read after the locks: a send with the same key that another node
-      // committed before we got them is visible here.
-      const lookup = await c.query<SendLookupRow>(
-        bind(Q.lookupSends, [
-          requests.map((r) => r.channelId),
-          requests.map((r) => r.senderDeviceId),
-          requests.map((r) => r.clientId),
-          requests.map((r) => r.senderId),
-        ]),
-      );
-      const known = new Map(lookup.rows.map((r) => [r.i, r]));
-
-      // Sends of this batch by send key, so a key repeated within the batch finds its first use.
-      const sent = new Map<string, Message>();
-      // Per (channel, sender): the seq the sender's watermarks move to.
-      const senders = new Map<string, { channelId: string; senderId: string; seq: number }>();
-      const fresh: { channelId: string; seq: number; senderId: string; deviceId: string; clientId: string; text: string }[] = [];
-      const results: AppendResult[] = [];
-
-      requests.forEach((req, index) => {
-        const head = heads.get(req.channelId);
-        if (!head) {
-          results.push({ ok: false, code: 'channel_not_found' });
-          return;
-        }
-        const row = known.get(index + 1);
-        // The send key is checked before membership: a retry of a send that
-        // committed before its sender was removed still gets its original ack.
-        const key = JSON.stringify([req.channelId, req.senderDeviceId, req.clientId]);
-        const existing = sent.get(key) ?? (row && row.seq !== null ? toMessage(row as MessageRow) : undefined);
-        if (existing) {
-          results.push(
-            existing.text === req.text
-              ? { ok: true, message: existing, duplicate: true }
-              : { ok: false, code: 'idempotency_conflict' },
-          );
-          return;
-        }
-        if (!row?.is_member || row.member_left_seq !== null) {
-          results.push({ ok: false, code: 'not_member' });
-          return;
-        }
-        if (row.blocked) {
-          results.push({ ok: false, code: 'blocked' });
-          return;
-        }
-        const seq = ++head.lastSeq;
-        head.grew = true;
+    // One call, one transaction, one round trip: the decisions (send key,
+    // membership, block, seq) are made in the database under the channel
+    // locks, by confab_append (see the migrations).
+    const { rows } = await this.run<AppendRow>(Q.append, [
+      requests.map((r) => r.channelId),
+      requests.map((r) => r.senderDeviceId),
+      requests.map((r) => r.clientId),
+      requests.map((r) => r.senderId),
+      requests.map((r) => r.text),
+      at,
+      push !== undefined,
+      push?.dueAt ?? null,
+      push?.minIntervalMs ?? null,
+    ]);
+    const results: AppendResult[] = new Array(requests.length);
+    const recipients = new Map<string, string[]>();
+    for (const row of rows) {
+      if (row.i === null) {
+        recipients.get(row.channel_id!)?.push(row.user_id!) ?? recipients.set(row.channel_id!, [row.user_id!]);
+        continue;
+      }
+      const req = requests[row.i - 1]!;
+      if (row.code === null || row.code === 'duplicate') {
+        const duplicate = row.code === 'duplicate';
         const message: Message = {
           channelId: req.channelId,
-          seq,
-          senderId: req.senderId,
+          seq: row.seq!,
+          senderId: duplicate ? row.user_id! : req.senderId,
           clientId: req.clientId,
           kind: 'text',
           text: req.text,
-          createdAt: at,
+          createdAt: duplicate ? row.created_at! : at,
         };
-        sent.set(key, message);
-        fresh.push({ channelId: req.channelId, seq, senderId: req.senderId, deviceId: req.senderDeviceId, clientId: req.clientId, text: req.text });
-        senders.set(JSON.stringify([req.channelId, req.senderId]), { channelId: req.channelId, senderId: req.senderId, seq });
-        results.push({ ok: true, message, duplicate: false });
-      });
-
-      const recipients = new Map<string, string[]>();
-      if (fresh.length === 0) return { results, recipients };
-
-      // Channels that grew, in the order the batch first mentions them.
-      const grown = [...new Set(requests.map((r) => r.channelId))].filter((id) => heads.get(id)?.grew);
-      const writers = [...senders.values()];
-      await c.query(
-        bind(Q.writeSends, [
-          at,
-          fresh.map((m) => m.channelId),
-          fresh.map((m) => m.seq),
-          fresh.map((m) => m.senderId),
-          fresh.map((m) => m.deviceId),
-          fresh.map((m) => m.clientId),
-          fresh.map((m) => m.text),
-          writers.map((w) => w.channelId),
-          writers.map((w) => w.senderId),
-          writers.map((w) => w.seq),
-        ]),
-      );
-      if (push) {
-        await c.query(
-          bind(Q.enqueuePush, [fresh.map((m) => m.channelId), fresh.map((m) => m.seq), fresh.map((m) => m.senderId), push.dueAt, at, push.minIntervalMs]),
-        );
+        results[row.i - 1] = { ok: true, message, duplicate };
+      } else {
+        results[row.i - 1] = { ok: false, code: row.code as Extract<AppendResult, { ok: false }>['code'] };
       }
-      for (const id of grown) recipients.set(id, []);
-      const bumped = await c.query<{ channel_id: string; user_id: string }>(
-        bind(Q.bumpChannels, [grown, grown.length, grown.map((id) => heads.get(id)!.lastSeq), at]),
-      );
-      for (const r of bumped.rows) recipients.get(r.channel_id)!.push(r.user_id);
-      return { results, recipients };
-    });
+    }
+    return { results, recipients };
   }
 
   async getMessages(channelId: string, range: HistoryRange): Promise<HistoryPage> {
@@ -1022,56 +900,14 @@ export class PostgresStore implements Store {
 
   async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
     if (updates.length === 0) return [];
-    const channelIds = [...new Set(updates.map((u) => u.channelId))].sort();
-    const keys = new Map(updates.map((u) => [JSON.stringify([u.channelId, u.userId]), u]));
-    return this.transaction(async (c) => {
-      // Lock order 1 (shared: receipts of one channel may run side by side,
-      // but not beside an append or a membership change), then 2.
-      const channels = await c.query<{ id: string; last_seq: number }>(bind(Q.shareChannels, [channelIds]));
-      const lastSeqs = new Map(channels.rows.map((r) => [r.id, r.last_seq]));
-      const locked = await c.query<Pick<MemberRow, 'channel_id' | 'user_id' | 'left_seq' | 'delivered_seq' | 'read_seq'>>(
-        bind(Q.lockMembers, [[...keys.values()].map((u) => u.channelId), [...keys.values()].map((u) => u.userId)]),
-      );
-      const rows = new Map(locked.rows.map((r) => [JSON.stringify([r.channel_id, r.user_id]), r]));
-
-      // Applied in order on the locked rows' values; keyed by (channel, user)
-      // so a row updated twice is reported once, with its final values.
-      const state = new Map<string, { deliveredSeq: number; readSeq: number }>();
-      const changed = new Map<string, ReceiptChange>();
-      for (const u of updates) {
-        const lastSeq = lastSeqs.get(u.channelId);
-        const key = JSON.stringify([u.channelId, u.userId]);
-        const m = rows.get(key);
-        if (lastSeq === undefined || !m) continue;
-        const current = state.get(key) ?? { deliveredSeq: m.delivered_seq, readSeq: m.read_seq };
-        const readable = m.left_seq === null ? lastSeq : Math.min(lastSeq, m.left_seq);
-        const readSeq = Math.max(current.readSeq, Math.min(u.readSeq ?? 0, readable));
-        const deliveredSeq = Math.max(current.deliveredSeq, readSeq, Math.min(u.deliveredSeq ?? 0, readable));
-        if (readSeq === current.readSeq && deliveredSeq === current.deliveredSeq) continue;
-        state.set(key, { deliveredSeq, readSeq });
-        changed.set(key, { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
-      }
-      if (changed.size === 0) return [];
-
-      // Only the reader's own devices care about their read watermark through
-      // sync; delivered alone is live-only information and bumps nothing.
-      let versioned = 0;
-      const list = [...changed.entries()].map(([key, change]) => ({
-        change,
-        vi: change.readSeq !== rows.get(key)!.read_seq ? ++versioned : null,
-      }));
-      await c.query(
-        bind(Q.setWatermarks, [
-          list.map((x) => x.change.channelId),
-          list.map((x) => x.change.userId),
-          list.map((x) => x.change.deliveredSeq),
-          list.map((x) => x.change.readSeq),
-          list.map((x) => x.vi),
-          versioned,
-        ]),
-      );
-      return list.map((x) => x.change);
-    });
+    // One call, one transaction, one round trip (confab_receipts in the migrations).
+    const { rows } = await this.run<{ channel_id: string; user_id: string; delivered_seq: number; read_seq: number }>(Q.receipts, [
+      updates.map((u) => u.channelId),
+      updates.map((u) => u.userId),
+      updates.map((u) => u.deliveredSeq ?? null),
+      updates.map((u) => u.readSeq ?? null),
+    ]);
+    return rows.map((r) => ({ channelId: r.channel_id, userId: r.user_id, deliveredSeq: r.delivered_seq, readSeq: r.read_seq }));
   }
 
   // --- push jobs ------------------------------------------------------------
