@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ID_PATTERN, MAX_CLIENT_ID_LENGTH, MAX_RESUME_HAVE, MAX_SYNC_PAGE_SIZE } from './limits.js';
+import { ID_PATTERN, MAX_CLIENT_ID_LENGTH, MAX_RESUME_HAVE, MAX_SYNC_CURSOR_LENGTH, MAX_SYNC_PAGE_SIZE } from './limits.js';
 import type { ErrorCode } from './errors.js';
 import type { Message, Presence, Receipt, SyncEntry } from './models.js';
 
@@ -48,7 +48,7 @@ export const SyncFrame = Type.Object(
   {
     type: Type.Literal('sync'),
     ref: Type.String({ minLength: 1, maxLength: 64, description: 'echoed in the answering `sync` or `error` frame' }),
-    cursor: Type.String({ minLength: 1, maxLength: 64 }),
+    cursor: Type.String({ minLength: 1, maxLength: MAX_SYNC_CURSOR_LENGTH }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SYNC_PAGE_SIZE })),
     /** Highest seq the device holds contiguously, per channel id. */
     have: Type.Optional(Type.Record(Type.String({ pattern: ID_PATTERN }), Seq, { maxProperties: MAX_RESUME_HAVE, additionalProperties: false })),

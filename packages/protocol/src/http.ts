@@ -9,6 +9,7 @@ import {
   MAX_PUSH_ENDPOINT_LENGTH,
   MAX_PUSH_TOKEN_LENGTH,
   MUTED_FOREVER,
+  MAX_SYNC_CURSOR_LENGTH,
   MAX_SYNC_PAGE_SIZE,
   MAX_USER_SEARCH_RESULTS,
 } from './limits.js';
@@ -109,7 +110,7 @@ export const SendBody = Type.Object(
 export type SendBody = Static<typeof SendBody>;
 
 export const SyncQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 64 })),
+  cursor: Type.Optional(Type.String({ maxLength: MAX_SYNC_CURSOR_LENGTH })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SYNC_PAGE_SIZE })),
 });
 export type SyncQuery = Static<typeof SyncQuery>;

@@ -23,6 +23,8 @@ export const DEFAULT_MAX_GROUP_MEMBERS = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_HISTORY_PAGE_SIZE = 200;
 export const MAX_SYNC_PAGE_SIZE = 500;
+/** The longest sync cursor a server issues (cursors are opaque; some stores' carry a little state). */
+export const MAX_SYNC_CURSOR_LENGTH = 1024;
 /** Channels a `sync` frame may name in `have` (a device with more names its most recent ones). */
 export const MAX_RESUME_HAVE = 1000;
 /**

@@ -2,11 +2,14 @@ import { expect } from 'vitest';
 import type { Store } from './store.js';
 
 /*
- * Both stores' upgrade to sync versions per channel: rows as the previous
- * release wrote them (a message bumped every member row's version; channels
- * had no version of their own), and what sync must make of them once the
- * migration has run. Each adapter's test writes the rows with its own schema
- * up to the migration before, then opens the store on them.
+ * The upgrade to sync versions per channel: rows as the previous release
+ * wrote them (a message bumped every member row's version; channels had no
+ * version of their own), and what sync must make of them once the migration
+ * has run. Each adapter's test writes the rows with its own schema up to the
+ * migration before, then opens the store on them. The embedded store keeps
+ * its counter and must meet `expectSyncAcrossUpgrade`; the PostgreSQL store's
+ * versions have since become transaction ids (old cursors then read from the
+ * beginning), so its test states its own expectations on the same rows.
  */
 
 /** A direct channel with one message, written when member rows carried every version. */

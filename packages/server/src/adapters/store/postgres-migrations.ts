@@ -143,12 +143,26 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE channels ADD COLUMN version bigint NOT NULL DEFAULT 0;
   `,
   `
+  -- Sync versions become the ids of the transactions that wrote them
+  -- (pg_current_xact_id), and the store-wide counter row goes: it was taken
+  -- by every versioned write and held until its commit, so it serialized
+  -- the commits of every node. Transaction ids need no lock, but they are
+  -- handed out when a transaction starts writing, not when it commits, so
+  -- sync reads them against its snapshot's horizon (see PostgresStore.sync).
+  -- The versions written so far were counter values, which would compare
+  -- wrongly with transaction ids: they go back to 0, and a cursor issued
+  -- before this migration (a plain number) means "from the beginning", so
+  -- each device re-reads its list once. (This rewrites every member row.)
+  UPDATE members SET version = 0 WHERE version <> 0;
+  UPDATE channels SET version = 0 WHERE version <> 0;
+  DROP TABLE meta;
+
   -- A batch of sends, committed in one round trip. Run as a statement of its
-  -- own, the call is its transaction: the channel row locks and the sync
-  -- counter are held for the time the database works on the batch and
-  -- commits, not across the client round trips between its statements (a
-  -- node's event loop, busy with sockets, took milliseconds to send the
-  -- next one while every other node waited on those locks).
+  -- own, the call is its transaction: the channel row locks are held for
+  -- the time the database works on the batch and commits, not across the
+  -- client round trips between its statements (a node's event loop, busy
+  -- with sockets, took milliseconds to send the next one while every other
+  -- node waited on those locks).
   --
   -- Requests are parallel arrays, one element per send. It returns one row
   -- per request (i = its position from 1; code NULL: stored now with seq;
@@ -165,6 +179,7 @@ export const MIGRATIONS: readonly string[] = [
   #variable_conflict use_column
   DECLARE
     n integer := coalesce(cardinality(p_channel), 0);
+    tx_version bigint := pg_current_xact_id()::text::bigint;
     ch_ids text[];
     ch_seq bigint[];
     ch_grew boolean[];
@@ -305,14 +320,10 @@ export const MIGRATIONS: readonly string[] = [
         grown_seq := grown_seq || ch_seq[pos];
       END IF;
     END LOOP;
-    -- One sync version per channel that grew (a user's rows in two channels
-    -- of one commit must not share one), on the channel row with its new
-    -- head; the counter last (lock order 3), so it is held the shortest time.
-    RETURN QUERY WITH v AS (
-        UPDATE meta SET value = value + cardinality(grown) WHERE key = 'version' RETURNING value - cardinality(grown) AS base
-      ), bumped AS (
-        UPDATE channels c SET last_seq = b.last_seq, last_activity_at = p_at, version = v.base + b.idx
-        FROM v, unnest(grown, grown_seq) WITH ORDINALITY AS b(channel_id, last_seq, idx)
+    -- The channels' new heads and this transaction's sync version.
+    RETURN QUERY WITH bumped AS (
+        UPDATE channels c SET last_seq = b.last_seq, last_activity_at = p_at, version = tx_version
+        FROM unnest(grown, grown_seq) AS b(channel_id, last_seq)
         WHERE c.id = b.channel_id
       )
       SELECT NULL::integer, NULL::text, NULL::bigint, NULL::bigint, m.channel_id::text, m.user_id::text
@@ -339,8 +350,7 @@ export const MIGRATIONS: readonly string[] = [
     c_user text[];
     c_delivered bigint[];
     c_read bigint[];
-    c_vi integer[];
-    versioned integer;
+    c_moved boolean[];
   BEGIN
     PERFORM 1 FROM channels WHERE id = ANY(p_channel) ORDER BY id FOR SHARE;
     PERFORM 1 FROM members m JOIN unnest(p_channel, p_user) AS u(channel_id, user_id)
@@ -349,8 +359,8 @@ export const MIGRATIONS: readonly string[] = [
 
     SELECT coalesce(array_agg(y.channel_id ORDER BY y.first_i), '{}'), coalesce(array_agg(y.user_id ORDER BY y.first_i), '{}'),
            coalesce(array_agg(y.new_delivered ORDER BY y.first_i), '{}'), coalesce(array_agg(y.new_read ORDER BY y.first_i), '{}'),
-           coalesce(array_agg(CASE WHEN y.new_read <> y.cur_read THEN 1 END ORDER BY y.first_i), '{}')
-      INTO c_channel, c_user, c_delivered, c_read, c_vi
+           coalesce(array_agg(y.new_read <> y.cur_read ORDER BY y.first_i), '{}')
+      INTO c_channel, c_user, c_delivered, c_read, c_moved
       FROM (
         SELECT x.*, greatest(x.cur_delivered, x.new_read, x.max_delivered) AS new_delivered
         FROM (
@@ -367,20 +377,10 @@ export const MIGRATIONS: readonly string[] = [
       WHERE y.new_read <> y.cur_read OR y.new_delivered <> y.cur_delivered;
     IF cardinality(c_channel) = 0 THEN RETURN; END IF;
 
-    -- Versions base + 1, base + 2, ... for the rows whose read moved; the
-    -- counter last (lock order 3).
-    versioned := 0;
-    FOR k IN 1 .. cardinality(c_vi) LOOP
-      IF c_vi[k] IS NOT NULL THEN
-        versioned := versioned + 1;
-        c_vi[k] := versioned;
-      END IF;
-    END LOOP;
-    WITH v AS (
-      UPDATE meta SET value = value + versioned WHERE key = 'version' AND versioned > 0 RETURNING value - versioned AS base
-    )
-    UPDATE members m SET delivered_seq = w.dl, read_seq = w.rd, version = coalesce((SELECT base FROM v) + w.vi, m.version)
-    FROM unnest(c_channel, c_user, c_delivered, c_read, c_vi) AS w(channel_id, user_id, dl, rd, vi)
+    -- Rows whose read moved take this transaction's sync version.
+    UPDATE members m SET delivered_seq = w.dl, read_seq = w.rd,
+      version = CASE WHEN w.read_moved THEN pg_current_xact_id()::text::bigint ELSE m.version END
+    FROM unnest(c_channel, c_user, c_delivered, c_read, c_moved) AS w(channel_id, user_id, dl, rd, read_moved)
     WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id;
     RETURN QUERY SELECT w.channel_id, w.user_id, w.dl, w.rd FROM unnest(c_channel, c_user, c_delivered, c_read) AS w(channel_id, user_id, dl, rd);
   END

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../../../test/support/services.js';
 import { AppError } from '../../errors.js';
 import { describeStoreContract } from '../../store/store.contract.js';
-import { ROWS_BEFORE_CHANNEL_VERSIONS, expectSyncAcrossUpgrade } from '../../store/sync-upgrade.contract.js';
+import { ROWS_BEFORE_CHANNEL_VERSIONS } from '../../store/sync-upgrade.contract.js';
 import type { AppendRequest, AppendResult, Store } from '../../store/store.js';
 import { MIGRATIONS } from './postgres-migrations.js';
 import { PostgresStore, isUnavailableError, toStoreError } from './postgres-store.js';
@@ -17,6 +17,9 @@ import { PostgresStore, isUnavailableError, toStoreError } from './postgres-stor
  */
 
 const T0 = 1_764_000_000_000;
+
+/** The migration that gave channels sync versions of their own: the schema before it is the upgrade fixture's. */
+const CHANNEL_VERSIONS_MIGRATION = MIGRATIONS.findIndex((sql) => sql.includes('ALTER TABLE channels ADD COLUMN version'));
 
 describe.runIf(postgresAvailable)('PostgresStore', () => {
   let admin: pg.Pool;
@@ -269,6 +272,67 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
       expect(polls).toBeGreaterThan(1);
     });
 
+    it('syncs against the horizon: a change by a transaction that started earlier but commits later is not skipped, and nothing returned comes again unchanged', async () => {
+      const schema = newSchema();
+      const [node] = await openNodes(schema, 1);
+      const [a, b] = await createUsers(node!, 'alice', 'bob');
+      await createGroup(node!, 'c_1', a!, [b!]);
+      await createGroup(node!, 'c_2', a!, [b!]);
+      const start = (await node!.sync(b!, null, 10)).cursor;
+
+      // A writer that takes its transaction id now and commits later: bob mutes c_1.
+      const slow = await admin.connect();
+      try {
+        await slow.query('BEGIN');
+        await slow.query(
+          `UPDATE ${schema}.members SET muted_until = 123, version = pg_current_xact_id()::text::bigint WHERE channel_id = 'c_1' AND user_id = $1`,
+          [b],
+        );
+        // A message to c_2 commits meanwhile, with a higher transaction id.
+        await node!.appendMessages([req('c_2', a!, 'm1')], T0);
+        const c2 = { channelId: 'c_2', lastSeq: 2, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null };
+        const first = await node!.sync(b!, start, 10);
+        expect(first).toMatchObject({ hasMore: false, entries: [c2] });
+        // Returned once: the cursor names it while the horizon is below it.
+        expect((await node!.sync(b!, first.cursor, 10)).entries).toEqual([]);
+        // Changed again, it comes again.
+        await node!.appendMessages([req('c_2', a!, 'm2')], T0);
+        const second = await node!.sync(b!, first.cursor, 10);
+        expect(second.entries).toEqual([{ ...c2, lastSeq: 3 }]);
+        // A device starting "now" does not get c_2 reported as a change later.
+        const fresh = await node!.sync(b!, null, 10);
+        expect((await node!.sync(b!, fresh.cursor, 10)).entries).toEqual([]);
+
+        await slow.query('COMMIT');
+        // The older transaction's change, committed after the reader saw a newer one, is not skipped.
+        const third = await node!.sync(b!, second.cursor, 10);
+        expect(third.entries).toEqual([{ channelId: 'c_1', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: 123 }]);
+        expect((await node!.sync(b!, third.cursor, 10)).entries).toEqual([]);
+        expect((await node!.sync(b!, fresh.cursor, 10)).entries).toEqual(third.entries);
+      } finally {
+        await slow.query('ROLLBACK').catch(() => undefined);
+        slow.release();
+      }
+    });
+
+    it('refuses sync cursors it did not issue, including positions beyond its horizon', async () => {
+      const [node] = await openNodes(newSchema(), 1);
+      const [a] = await createUsers(node!, 'alice');
+      const { cursor } = await node!.sync(a!, null, 10);
+      const [version] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [number];
+      const forged = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+      for (const bad of [
+        forged([version + 1_000_000, null, []]),
+        forged([version, 7, []]),
+        forged([version, null, [['c_1', -1, 0]]]),
+        forged({ version }),
+        'not+base64',
+        'x'.repeat(2000),
+      ]) {
+        await expect(node!.sync(a!, bad, 10), bad).rejects.toMatchObject({ code: 'bad_request' });
+      }
+    });
+
     it('creates one direct channel when two nodes ask for the same pair at once', async () => {
       const [nodeA, nodeB] = await openNodes(newSchema(), 2);
       const [a, b] = await createUsers(nodeA!, 'alice', 'bob');
@@ -291,8 +355,8 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
       const schema = newSchema();
       const nodes = await openNodes(schema, 5);
       expect(await applied(schema)).toEqual(range(1, MIGRATIONS.length));
-      const meta = await admin.query(`SELECT key, value::integer AS value FROM ${schema}.meta`);
-      expect(meta.rows).toEqual([{ key: 'version', value: 0 }]);
+      // Sync versions are transaction ids: there is no counter row to serialize commits on.
+      expect((await admin.query(`SELECT to_regclass('${schema}.meta') AS t`)).rows).toEqual([{ t: null }]);
 
       await createUsers(nodes[0]!, 'alice');
       expect(await nodes[4]!.getUserByUsername('alice')).not.toBeNull();
@@ -311,7 +375,7 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
         await client.query(`CREATE SCHEMA ${schema}`);
         await client.query(`SET search_path TO ${schema}`);
         await client.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
-        for (const [i, sql] of MIGRATIONS.slice(0, -1).entries()) {
+        for (const [i, sql] of MIGRATIONS.slice(0, CHANNEL_VERSIONS_MIGRATION).entries()) {
           await client.query(sql);
           await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
         }
@@ -321,7 +385,19 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
         client.release();
       }
 
-      await expectSyncAcrossUpgrade(await openNode(schema));
+      // Those versions were counter values; now they are transaction ids, and a
+      // cursor issued before (a plain number) reads the user's list from the start, once.
+      const store = await openNode(schema);
+      const bob = { channelId: 'c_d', lastSeq: 1, joinedSeq: 1, readSeq: 0, left: false, mutedUntil: null };
+      for (const old of ['1', '2']) expect((await store.sync('u_bob', old, 10)).entries).toEqual([bob]);
+      const { cursor } = await store.sync('u_bob', '2', 10);
+      expect(await store.sync('u_bob', cursor, 10)).toMatchObject({ hasMore: false, entries: [] });
+      // A new message moves the channel past that cursor.
+      await store.appendMessages([{ channelId: 'c_d', senderId: 'u_alice', senderDeviceId: 'd_a', clientId: 'm2', text: 'again' }], 3);
+      expect((await store.sync('u_bob', cursor, 10)).entries).toEqual([{ ...bob, lastSeq: 2 }]);
+      // The old counter values are gone from the member rows (none was written since).
+      const { rows } = await admin.query(`SELECT DISTINCT version::integer AS version FROM ${schema}.members`);
+      expect(rows).toEqual([{ version: 0 }]);
     });
 
     it('refuses a schema migrated by a newer server', async () => {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Message, SyncEntry, SystemEvent } from '@confab/protocol';
+import { MAX_SYNC_CURSOR_LENGTH, type Message, type SyncEntry, type SystemEvent } from '@confab/protocol';
 import { AppError } from '../../errors.js';
 import type {
   AppendBatchResult,
@@ -75,20 +75,22 @@ export interface PostgresStoreOptions {
  *      channel's rows are invisible to others until its creation commits.)
  *   2. member rows, sorted by (channel_id, user_id): FOR UPDATE by receipt
  *      updates (several of them may hold the same channel FOR SHARE).
- *   3. the `meta` row 'version', last, in the statement that also writes the
- *      versions, right before COMMIT.
  *
- * Sync versions come from that single `meta` counter row, incremented inside
- * each writing transaction. Its row lock is held until commit, so the next
- * writer gets a higher value only after this one has committed: version order
- * is commit order across all nodes, which a sequence would not give (a lower
- * sequence value can commit after a higher one, and a reader that already
- * moved past it would skip that change). The price is that this row
- * serializes every versioned write of the whole cluster for the duration of
- * "last statement + COMMIT": it is the scaling limit of this design, to be
- * revisited with sharding (the planned fix: one counter per channel shard,
- * and a sync cursor holding one position per shard).
- * Taking it last keeps that window as short as possible.
+ * Sync versions are transaction ids: every write a member's devices must learn
+ * of (a message, a membership change, a read watermark, a mute) stamps its
+ * rows with pg_current_xact_id(). No lock is needed for that, so commits of
+ * different channels from any number of nodes never wait for each other. (The
+ * versions came from one counter row before, locked until commit to keep
+ * version order equal to commit order; that row serialized every commit of
+ * the cluster.) A transaction id is handed out when a transaction starts
+ * writing, not when it commits, so a lower one can still commit after a
+ * reader has seen a higher one. Sync therefore reads against its snapshot's
+ * horizon, the oldest transaction id still running (pg_snapshot_xmin): every
+ * transaction below it has ended, so everything it wrote is either visible or
+ * never will be. Rows at or above it (committed by transactions that started
+ * after one still running) are returned too, but the cursor only advances to
+ * the horizon, and names those rows, with both their versions, so that the
+ * next sync neither skips a later change nor returns them again unchanged.
  *
  * Every method is one transaction: either an explicit BEGIN ... COMMIT on one
  * pooled connection (rolled back on any error), or a single statement, which
@@ -105,14 +107,17 @@ export interface PostgresStoreOptions {
 // --- row shapes, as pg returns them (int8 parsed to number, see `open`) --------
 
 interface SyncRow {
-  head: number;
+  horizon: number;
   channel_id: string | null;
   joined_seq: number;
   left_seq: number | null;
   read_seq: number;
   muted_until: number | null;
-  version: number;
   last_seq: number;
+  mv: number;
+  cv: number;
+  version: number;
+  settled: boolean;
 }
 
 
@@ -136,8 +141,52 @@ const MESSAGE_COLUMNS = 'channel_id, seq, sender_id, client_id, kind, text, syst
 /** Larger than any seq; stands for "no upper bound" in range scans. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
-/** A cursor is the decimal form of a version, exactly as `sync` issues it. */
-const CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+/** This transaction's sync version: its id, assigned now if it has none yet. */
+const TX_VERSION = 'pg_current_xact_id()::text::bigint';
+/** The snapshot's horizon: the oldest transaction id still running. */
+const HORIZON = 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint';
+
+/** A cursor issued before versions were transaction ids: a plain number. It means "from the beginning". */
+const LEGACY_CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+/** Past the protocol's longest cursor the rows above the horizon are not named, and come again once. */
+const MAX_CURSOR_LENGTH = MAX_SYNC_CURSOR_LENGTH;
+
+/**
+ * Where a device's sync stands: every row up to (version, channel) has been
+ * returned (channel null: all of that version), and so have the rows named in
+ * `seen` (channel, own version, channel version) as long as they are unchanged.
+ */
+interface SyncPosition {
+  version: number;
+  channel: string | null;
+  seen: [string, number, number][];
+}
+
+function encodeCursor(p: SyncPosition): string {
+  const full = Buffer.from(JSON.stringify([p.version, p.channel, p.seen])).toString('base64url');
+  if (full.length <= MAX_CURSOR_LENGTH) return full;
+  return Buffer.from(JSON.stringify([p.version, p.channel, []])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): SyncPosition {
+  if (LEGACY_CURSOR_PATTERN.test(cursor)) return { version: -1, channel: null, seen: [] };
+  const bad = new AppError('bad_request', 'Unknown sync cursor.');
+  let value: unknown;
+  try {
+    if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad;
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw bad;
+  }
+  const isVersion = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  if (!Array.isArray(value) || value.length !== 3) throw bad;
+  const [version, channel, seen] = value as unknown[];
+  if (!isVersion(version) || (channel !== null && typeof channel !== 'string') || !Array.isArray(seen)) throw bad;
+  for (const s of seen) {
+    if (!Array.isArray(s) || s.length !== 3 || typeof s[0] !== 'string' || !isVersion(s[1]) || !isVersion(s[2])) throw bad;
+  }
+  return { version, channel, seen: seen as SyncPosition['seen'] };
+}
 
 /** Attempts of a transaction that failed on a serialization failure or a deadlock. */
 const MAX_ATTEMPTS = 4;
@@ -193,12 +242,10 @@ const SQL = {
     RETURNING ${CHANNEL_COLUMNS}`,
 
   // members
-  // The founders of a new channel, all with one fresh version (they are
-  // distinct users, so no user's rows share it). Lock order 3: meta last.
-  insertFounders: `WITH v AS (UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value)
-    INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version, read_seq, delivered_seq)
-    SELECT $1, f.user_id, f.role, $2, 1, v.value, f.watermark, f.watermark
-    FROM v, unnest($3::text[], $4::text[], $5::bigint[]) AS f(user_id, role, watermark)`,
+  // The founders of a new channel, with this transaction's sync version.
+  insertFounders: `INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version, read_seq, delivered_seq)
+    SELECT $1, f.user_id, f.role, $2, 1, ${TX_VERSION}, f.watermark, f.watermark
+    FROM unnest($3::text[], $4::text[], $5::bigint[]) AS f(user_id, role, watermark)`,
   // Watermarks start just before the joining event: what came earlier is
   // history, not unread, and the event itself is the one new thing. The
   // version is set below together with everyone else's.
@@ -216,8 +263,7 @@ const SQL = {
     WHERE channel_id = $2 AND user_id = $3`,
   // After a membership change: current members and those it removed (left_seq
   // = its seq) get the new version; they are exactly who must hear of it.
-  bumpCurrentAndLeaving: `WITH v AS (UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value)
-    UPDATE members m SET version = v.value FROM v
+  bumpCurrentAndLeaving: `UPDATE members m SET version = ${TX_VERSION}
     WHERE m.channel_id = $1 AND (m.left_seq IS NULL OR m.left_seq = $2)
     RETURNING m.user_id`,
   memberships: `SELECT c.id AS c_id, c.kind AS c_kind, c.name AS c_name, c.created_by AS c_created_by,
@@ -253,24 +299,34 @@ const SQL = {
   messagesDescending: `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE channel_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
 
   // sync
-  headVersion: `SELECT value FROM meta WHERE key = 'version'`,
-  // The head and the page in one statement, so both come from one snapshot.
+  // The horizon and a page in one statement, so both come from one snapshot.
   // A row's version is its own (joins, leaves, reads, mutes) or, while the
   // user is a member, its channel's (messages), whichever is later: a message
   // writes one channel row instead of every member row, and sync reads all of
-  // the user's memberships instead of only the changed ones.
-  syncRows: `SELECT h.value AS head, r.channel_id, r.joined_seq, r.left_seq, r.read_seq, r.muted_until, r.version, r.last_seq
-    FROM meta h
-    LEFT JOIN LATERAL (
-      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, c.last_seq,
-             CASE WHEN m.left_seq IS NULL AND c.version > m.version THEN c.version ELSE m.version END AS version
+  // the user's memberships instead of only the changed ones. Rows after the
+  // position ($2 version, $3 channel within it or null for all of it), less
+  // those the cursor names unchanged ($4-$6); below the horizon a page of $7
+  // in (version, channel) order, at or above it all of them.
+  syncRows: `WITH h AS (SELECT ${HORIZON} AS horizon),
+    r AS (
+      SELECT m.channel_id, m.joined_seq, m.left_seq, m.read_seq, m.muted_until, c.last_seq, m.version AS mv,
+             CASE WHEN m.left_seq IS NULL THEN c.version ELSE 0 END AS cv
       FROM members m JOIN channels c ON c.id = m.channel_id
-      WHERE m.user_id = $1 AND (m.version > $2 OR (m.left_seq IS NULL AND c.version > $2))
-      ORDER BY version
-      LIMIT $3
-    ) r ON true
-    WHERE h.key = 'version'
-    ORDER BY r.version`,
+      WHERE m.user_id = $1 AND (m.version >= $2 OR (m.left_seq IS NULL AND c.version >= $2))
+    ),
+    e AS (
+      SELECT r.*, greatest(r.mv, r.cv) AS version FROM r
+      WHERE (greatest(r.mv, r.cv) > $2 OR (greatest(r.mv, r.cv) = $2 AND $3::text IS NOT NULL AND r.channel_id > $3))
+        AND NOT EXISTS (
+          SELECT 1 FROM unnest($4::text[], $5::bigint[], $6::bigint[]) AS s(channel_id, mv, cv)
+          WHERE s.channel_id = r.channel_id AND s.mv = r.mv AND s.cv = r.cv
+        )
+    )
+    SELECT h.horizon, p.* FROM h LEFT JOIN LATERAL (
+      (SELECT e.*, true AS settled FROM e WHERE e.version < h.horizon ORDER BY e.version, e.channel_id LIMIT $7)
+      UNION ALL
+      (SELECT e.*, false AS settled FROM e WHERE e.version >= h.horizon)
+    ) p ON true`,
 
   // passwords: the user row, then the other devices (the order revokeDevice takes them in).
   setPasswordHash: `UPDATE users SET password_hash = $1 WHERE id = $2`,
@@ -296,10 +352,9 @@ const SQL = {
   receipts: `SELECT channel_id, user_id, delivered_seq, read_seq
     FROM confab_receipts($1::text[], $2::text[], $3::bigint[], $4::bigint[])`,
 
-  // mute (lock order 2 then 3, like receipts)
+  // mute (lock order 1 shared, then 2, like receipts)
   lockMember: `SELECT user_id FROM members WHERE channel_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
-  setMuted: `WITH v AS (UPDATE meta SET value = value + 1 WHERE key = 'version' RETURNING value)
-    UPDATE members m SET muted_until = $3, version = v.value FROM v
+  setMuted: `UPDATE members m SET muted_until = $3, version = ${TX_VERSION}
     WHERE m.channel_id = $1 AND m.user_id = $2 AND m.left_seq IS NULL
     RETURNING ${MEMBER_COLUMNS.split(', ').map((c) => `m.${c}`).join(', ')}`,
 
@@ -865,21 +920,61 @@ export class PostgresStore implements Store {
   // --- sync and receipts ----------------------------------------------------
 
   async sync(userId: string, cursor: string | null, limit: number): Promise<SyncPage> {
+    const read = (from: SyncPosition, settledLimit: number): Promise<pg.QueryResult<SyncRow>> =>
+      this.run<SyncRow>(Q.syncRows, [
+        userId,
+        from.version,
+        from.channel,
+        from.seen.map((s) => s[0]),
+        from.seen.map((s) => s[1]),
+        from.seen.map((s) => s[2]),
+        settledLimit,
+      ]);
     if (cursor === null) {
-      const { rows } = await this.run<{ value: number }>(Q.headVersion, []);
-      return { cursor: String(rows[0]!.value), hasMore: false, entries: [] };
+      // "From now": the horizon, and the rows already committed above it named
+      // as seen, so that the next sync does not report them as changes.
+      const { rows } = await read({ version: -1, channel: null, seen: [] }, 0);
+      const above = rows.filter((r) => r.channel_id !== null && !r.settled).map((r): [string, number, number] => [r.channel_id!, r.mv, r.cv]);
+      return { cursor: encodeCursor({ version: rows[0]!.horizon - 1, channel: null, seen: above }), hasMore: false, entries: [] };
     }
-    const from = CURSOR_PATTERN.test(cursor) ? Number(cursor) : NaN;
-    if (!Number.isSafeInteger(from)) throw new AppError('bad_request', 'Unknown sync cursor.');
-
+    const from = decodeCursor(cursor);
     const pageSize = Math.max(1, Math.floor(limit));
-    const { rows: all } = await this.run<SyncRow>(Q.syncRows, [userId, from, pageSize + 1]);
-    const head = all[0]!.head;
-    if (from > head) throw new AppError('bad_request', 'Unknown sync cursor.');
-    // Without matches, the outer join yields one row of nulls beside the head.
+    const { rows: all } = await read(from, pageSize + 1);
+    const horizon = all[0]!.horizon;
+    // Every position this store issued is below the horizon it was read at, and horizons only rise.
+    if (from.version >= horizon) throw new AppError('bad_request', 'Unknown sync cursor.');
+    // Without matches, the outer join yields one row of nulls beside the horizon.
     const rows = all.filter((r) => r.channel_id !== null);
-    const hasMore = rows.length > pageSize;
-    const page = rows.slice(0, pageSize);
+    const settled = rows.filter((r) => r.settled);
+    const hasMore = settled.length > pageSize;
+    let page: SyncRow[];
+    let next: SyncPosition;
+    if (hasMore) {
+      // A page of what is below the horizon; the rest of it, and what is above, on later pages.
+      page = settled.slice(0, pageSize);
+      const last = page[page.length - 1]!;
+      const after = (s: SyncPosition['seen'][number]): boolean => {
+        const version = Math.max(s[1], s[2]);
+        return version > last.version || (version === last.version && s[0] > last.channel_id!);
+      };
+      next = { version: last.version, channel: last.channel_id, seen: from.seen.filter(after) };
+    } else {
+      // All of it: the cursor moves to the horizon (nothing below it can still
+      // change unseen) and names the rows returned from above it.
+      const above = rows.filter((r) => !r.settled).sort((a, b) => a.version - b.version || (a.channel_id! < b.channel_id! ? -1 : 1));
+      page = [...settled, ...above];
+      const named = new Set(above.map((r) => r.channel_id!));
+      next = {
+        version: horizon - 1,
+        channel: null,
+        seen: [
+          ...from.seen.filter((s) => Math.max(s[1], s[2]) >= horizon && !named.has(s[0])),
+          ...above.map((r): [string, number, number] => [r.channel_id!, r.mv, r.cv]),
+        ],
+      };
+    }
+    // Nothing changed: the cursor given is still exact, and the device need not store a new one.
+    if (page.length === 0 && !LEGACY_CURSOR_PATTERN.test(cursor)) return { cursor, hasMore: false, entries: [] };
     const entries = page.map(
       (r): SyncEntry => ({
         channelId: r.channel_id!,
@@ -890,12 +985,7 @@ export class PostgresStore implements Store {
         mutedUntil: r.muted_until,
       }),
     );
-    // A complete page has seen every row of this user up to the head (same
-    // snapshot), so the client may jump there and skip other users' versions.
-    // Versions are committed in order, so nothing at or below the head can
-    // still appear later.
-    const next = hasMore ? page[page.length - 1]!.version : head;
-    return { cursor: String(next), hasMore, entries };
+    return { cursor: encodeCursor(next), hasMore, entries };
   }
 
   async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
