@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { PostgresStore } from '../../packages/server/src/adapters/store/postgres-store.js';
 import type { AppendRequest } from '../../packages/server/src/store/store.js';
 import { newHistogram, summarize } from '../lib/histogram.js';
+import { serviceCpuSeconds } from '../lib/proc-stats.js';
 
 /*
  * How PostgreSQL commits of sends scale with the number of writers at once,
@@ -10,8 +12,8 @@ import { newHistogram, summarize } from '../lib/histogram.js';
  * channels of its own, one batch after another. Writers never touch the same
  * channel, so nothing in the data makes them wait for each other: what they
  * share is the database, its WAL flushes, and whatever lock every commit takes.
- * Prints commits and messages per second and the commit latency for each
- * number of writers. Needs PostgreSQL (CONFAB_BENCH_POSTGRES_URL); works in a
+ * Prints commits and messages per second, the commit latency, and the CPU
+ * of PostgreSQL's processes per message (µs) for each number of writers. Needs PostgreSQL (CONFAB_BENCH_POSTGRES_URL); works in a
  * schema of its own, dropped at the end.
  *   node --import tsx bench/micro/pg-commits.ts [seconds per step] [batch] [writers,...]
  */
@@ -23,6 +25,16 @@ const steps = (process.argv[4] ?? '1,2,4,8,16').split(',').map(Number);
 const CHANNELS_PER_WRITER = 50;
 const schema = `confab_bench_commits_${process.pid}`;
 const T0 = Date.now();
+
+/** CPU seconds of the PostgreSQL server's processes so far (the machine's, so run nothing else). */
+function postgresCpuSeconds(): number {
+  try {
+    const pids = execFileSync('pgrep', ['-f', '^(postgres|/usr/lib/postgresql/[0-9]+/bin/postgres)'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+    return serviceCpuSeconds(pids);
+  } catch {
+    return NaN;
+  }
+}
 
 async function main(): Promise<void> {
   const most = Math.max(...steps);
@@ -66,11 +78,21 @@ async function main(): Promise<void> {
         }
       };
       const began = performance.now();
+      const cpuBefore = postgresCpuSeconds();
       await Promise.all(Array.from({ length: writers }, (_, w) => loop(w)));
+      const postgresCpu = postgresCpuSeconds() - cpuBefore;
       const wall = (performance.now() - began) / 1000;
       const l = summarize(latency);
       console.log(
-        JSON.stringify({ writers, batch, commitsPerSec: Math.round(commits / wall), messagesPerSec: Math.round((commits * batch) / wall), commitP50Ms: l.p50Ms, commitP99Ms: l.p99Ms }),
+        JSON.stringify({
+          writers,
+          batch,
+          commitsPerSec: Math.round(commits / wall),
+          messagesPerSec: Math.round((commits * batch) / wall),
+          commitP50Ms: l.p50Ms,
+          commitP99Ms: l.p99Ms,
+          postgresCpuUsPerMessage: Math.round((postgresCpu * 1e6) / (commits * batch)),
+        }),
       );
     }
   } finally {

@@ -330,61 +330,6 @@ export const MIGRATIONS: readonly string[] = [
       FROM members m WHERE m.channel_id = ANY(grown) AND m.left_seq IS NULL;
   END
   $fn$;
-
-  -- A batch of receipts (delivered / read watermarks), also in one round
-  -- trip. The channel rows are shared-locked (receipts of one channel run
-  -- side by side, but not beside an append or a membership change, whose
-  -- last_seq they clamp to), then the member rows, sorted (lock order 2).
-  -- Updates of one row apply in order; what a row ends at is the greatest of
-  -- its current watermarks and the batch's, each clamped to what its member
-  -- can read, delivered never below read. Returns each changed row once,
-  -- with its final values, in the order of its first update. A changed read
-  -- watermark takes a new sync version (the reader's other devices learn it
-  -- by sync); delivered alone is live-only information.
-  CREATE FUNCTION confab_receipts(p_channel text[], p_user text[], p_delivered bigint[], p_read bigint[])
-  RETURNS TABLE (channel_id text, user_id text, delivered_seq bigint, read_seq bigint)
-  LANGUAGE plpgsql AS $fn$
-  #variable_conflict use_column
-  DECLARE
-    c_channel text[];
-    c_user text[];
-    c_delivered bigint[];
-    c_read bigint[];
-    c_moved boolean[];
-  BEGIN
-    PERFORM 1 FROM channels WHERE id = ANY(p_channel) ORDER BY id FOR SHARE;
-    PERFORM 1 FROM members m JOIN unnest(p_channel, p_user) AS u(channel_id, user_id)
-      ON m.channel_id = u.channel_id AND m.user_id = u.user_id
-      ORDER BY m.channel_id, m.user_id FOR UPDATE OF m;
-
-    SELECT coalesce(array_agg(y.channel_id ORDER BY y.first_i), '{}'), coalesce(array_agg(y.user_id ORDER BY y.first_i), '{}'),
-           coalesce(array_agg(y.new_delivered ORDER BY y.first_i), '{}'), coalesce(array_agg(y.new_read ORDER BY y.first_i), '{}'),
-           coalesce(array_agg(y.new_read <> y.cur_read ORDER BY y.first_i), '{}')
-      INTO c_channel, c_user, c_delivered, c_read, c_moved
-      FROM (
-        SELECT x.*, greatest(x.cur_delivered, x.new_read, x.max_delivered) AS new_delivered
-        FROM (
-          SELECT m.channel_id, m.user_id, m.read_seq AS cur_read, m.delivered_seq AS cur_delivered, min(u.i) AS first_i,
-                 greatest(m.read_seq, max(least(coalesce(u.rd, 0), r.readable))) AS new_read,
-                 max(least(coalesce(u.dl, 0), r.readable)) AS max_delivered
-          FROM unnest(p_channel, p_user, p_delivered, p_read) WITH ORDINALITY AS u(channel_id, user_id, dl, rd, i)
-          JOIN members m ON m.channel_id = u.channel_id AND m.user_id = u.user_id
-          JOIN channels c ON c.id = u.channel_id
-          CROSS JOIN LATERAL (SELECT CASE WHEN m.left_seq IS NULL THEN c.last_seq ELSE least(c.last_seq, m.left_seq) END AS readable) r
-          GROUP BY m.channel_id, m.user_id, m.read_seq, m.delivered_seq
-        ) x
-      ) y
-      WHERE y.new_read <> y.cur_read OR y.new_delivered <> y.cur_delivered;
-    IF cardinality(c_channel) = 0 THEN RETURN; END IF;
-
-    -- Rows whose read moved take this transaction's sync version.
-    UPDATE members m SET delivered_seq = w.dl, read_seq = w.rd,
-      version = CASE WHEN w.read_moved THEN pg_current_xact_id()::text::bigint ELSE m.version END
-    FROM unnest(c_channel, c_user, c_delivered, c_read, c_moved) AS w(channel_id, user_id, dl, rd, read_moved)
-    WHERE m.channel_id = w.channel_id AND m.user_id = w.user_id;
-    RETURN QUERY SELECT w.channel_id, w.user_id, w.dl, w.rd FROM unnest(c_channel, c_user, c_delivered, c_read) AS w(channel_id, user_id, dl, rd);
-  END
-  $fn$;
   `,
 ];
 

@@ -95,13 +95,13 @@ export interface PostgresStoreOptions {
  * Every method is one transaction: either an explicit BEGIN ... COMMIT on one
  * pooled connection (rolled back on any error), or a single statement, which
  * PostgreSQL runs as its own transaction (atomic) and which saves the round
- * trips of BEGIN and COMMIT. The hot writers, appends and receipts, are such
- * single statements: calls of the database functions confab_append and
- * confab_receipts (see the migrations), which take the locks above in the
- * same order. Their locks are held for the database's own work and the
- * commit, not across round trips to a node whose event loop is busy. Serialization failures and
- * deadlocks are retried a few times; losing the database surfaces as
- * AppError('unavailable'), which clients retry.
+ * trips of BEGIN and COMMIT. The hottest writer, a batch of sends, is such a
+ * single statement: a call of the database function confab_append (see the
+ * migrations), which takes the locks above in the same order and holds them
+ * for the database's own work and the commit, not across round trips to a
+ * node whose event loop is busy. Serialization failures and deadlocks are
+ * retried a few times; losing the database surfaces as AppError('unavailable'),
+ * which clients retry.
  */
 
 // --- row shapes, as pg returns them (int8 parsed to number, see `open`) --------
@@ -348,9 +348,18 @@ const SQL = {
       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = o.user_id)
       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.user_id AND b.blocked_id = me.user_id)`,
 
-  // receipts: a batch in one round trip (see confab_receipts in the migrations)
-  receipts: `SELECT channel_id, user_id, delivered_seq, read_seq
-    FROM confab_receipts($1::text[], $2::text[], $3::bigint[], $4::bigint[])`,
+  // receipts
+  // Lock order 2: the member rows of a receipt batch, sorted.
+  lockMembers: `SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
+    FROM members m JOIN unnest($1::text[], $2::text[]) AS k(channel_id, user_id)
+      ON m.channel_id = k.channel_id AND m.user_id = k.user_id
+    ORDER BY m.channel_id, m.user_id
+    FOR UPDATE OF m`,
+  // Rows whose read moved ($5) take this transaction's sync version.
+  setWatermarks: `UPDATE members m SET delivered_seq = u.delivered_seq, read_seq = u.read_seq,
+      version = CASE WHEN u.read_moved THEN ${TX_VERSION} ELSE m.version END
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[]) AS u(channel_id, user_id, delivered_seq, read_seq, read_moved)
+    WHERE m.channel_id = u.channel_id AND m.user_id = u.user_id`,
 
   // mute (lock order 1 shared, then 2, like receipts)
   lockMember: `SELECT user_id FROM members WHERE channel_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
@@ -990,14 +999,51 @@ export class PostgresStore implements Store {
 
   async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
     if (updates.length === 0) return [];
-    // One call, one transaction, one round trip (confab_receipts in the migrations).
-    const { rows } = await this.run<{ channel_id: string; user_id: string; delivered_seq: number; read_seq: number }>(Q.receipts, [
-      updates.map((u) => u.channelId),
-      updates.map((u) => u.userId),
-      updates.map((u) => u.deliveredSeq ?? null),
-      updates.map((u) => u.readSeq ?? null),
-    ]);
-    return rows.map((r) => ({ channelId: r.channel_id, userId: r.user_id, deliveredSeq: r.delivered_seq, readSeq: r.read_seq }));
+    const channelIds = [...new Set(updates.map((u) => u.channelId))].sort();
+    const keys = new Map(updates.map((u) => [JSON.stringify([u.channelId, u.userId]), u]));
+    return this.transaction(async (c) => {
+      // Lock order 1 (shared: receipts of one channel may run side by side,
+      // but not beside an append or a membership change), then 2.
+      const channels = await c.query<{ id: string; last_seq: number }>(bind(Q.shareChannels, [channelIds]));
+      const lastSeqs = new Map(channels.rows.map((r) => [r.id, r.last_seq]));
+      const locked = await c.query<Pick<MemberRow, 'channel_id' | 'user_id' | 'left_seq' | 'delivered_seq' | 'read_seq'>>(
+        bind(Q.lockMembers, [[...keys.values()].map((u) => u.channelId), [...keys.values()].map((u) => u.userId)]),
+      );
+      const rows = new Map(locked.rows.map((r) => [JSON.stringify([r.channel_id, r.user_id]), r]));
+
+      // Applied in order on the locked rows' values; keyed by (channel, user)
+      // so a row updated twice is reported once, with its final values.
+      const state = new Map<string, { deliveredSeq: number; readSeq: number }>();
+      const changed = new Map<string, ReceiptChange>();
+      for (const u of updates) {
+        const lastSeq = lastSeqs.get(u.channelId);
+        const key = JSON.stringify([u.channelId, u.userId]);
+        const m = rows.get(key);
+        if (lastSeq === undefined || !m) continue;
+        const current = state.get(key) ?? { deliveredSeq: m.delivered_seq, readSeq: m.read_seq };
+        const readable = m.left_seq === null ? lastSeq : Math.min(lastSeq, m.left_seq);
+        const readSeq = Math.max(current.readSeq, Math.min(u.readSeq ?? 0, readable));
+        const deliveredSeq = Math.max(current.deliveredSeq, readSeq, Math.min(u.deliveredSeq ?? 0, readable));
+        if (readSeq === current.readSeq && deliveredSeq === current.deliveredSeq) continue;
+        state.set(key, { deliveredSeq, readSeq });
+        changed.set(key, { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
+      }
+      if (changed.size === 0) return [];
+
+      // Only the reader's own devices care about their read watermark through
+      // sync; delivered alone is live-only information and bumps nothing.
+      const list = [...changed.entries()].map(([key, change]) => ({ change, readMoved: change.readSeq !== rows.get(key)!.read_seq }));
+      await c.query(
+        bind(Q.setWatermarks, [
+          list.map((x) => x.change.channelId),
+          list.map((x) => x.change.userId),
+          list.map((x) => x.change.deliveredSeq),
+          list.map((x) => x.change.readSeq),
+          list.map((x) => x.readMoved),
+        ]),
+      );
+      return list.map((x) => x.change);
+    });
   }
 
   // --- push jobs ------------------------------------------------------------
