@@ -148,8 +148,6 @@ const HORIZON = 'pg_snapshot_xmin(pg_current_snapshot())::text::bigint';
 
 /** A cursor issued before versions were transaction ids: a plain number. It means "from the beginning". */
 const LEGACY_CURSOR_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
-/** Past the protocol's longest cursor the rows above the horizon are not named, and come again once. */
-const MAX_CURSOR_LENGTH = MAX_SYNC_CURSOR_LENGTH;
 
 /**
  * Where a device's sync stands: every row up to (version, channel) has been
@@ -162,18 +160,24 @@ interface SyncPosition {
   seen: [string, number, number][];
 }
 
+/** Past the protocol's longest cursor the rows above the horizon are not named, and come again once. */
 function encodeCursor(p: SyncPosition): string {
   const full = Buffer.from(JSON.stringify([p.version, p.channel, p.seen])).toString('base64url');
-  if (full.length <= MAX_CURSOR_LENGTH) return full;
+  if (full.length <= MAX_SYNC_CURSOR_LENGTH) return full;
   return Buffer.from(JSON.stringify([p.version, p.channel, []])).toString('base64url');
+}
+
+/** How a cursor names a row returned from above the horizon. */
+function seenOf(r: SyncRow): SyncPosition['seen'][number] {
+  return [r.channel_id!, r.mv, r.cv];
 }
 
 function decodeCursor(cursor: string): SyncPosition {
   if (LEGACY_CURSOR_PATTERN.test(cursor)) return { version: -1, channel: null, seen: [] };
   const bad = new AppError('bad_request', 'Unknown sync cursor.');
+  if (cursor.length > MAX_SYNC_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad;
   let value: unknown;
   try {
-    if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad;
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw bad;
@@ -889,7 +893,9 @@ export class PostgresStore implements Store {
     const recipients = new Map<string, string[]>();
     for (const row of rows) {
       if (row.i === null) {
-        recipients.get(row.channel_id!)?.push(row.user_id!) ?? recipients.set(row.channel_id!, [row.user_id!]);
+        const members = recipients.get(row.channel_id!);
+        if (members) members.push(row.user_id!);
+        else recipients.set(row.channel_id!, [row.user_id!]);
         continue;
       }
       const req = requests[row.i - 1]!;
@@ -943,7 +949,7 @@ export class PostgresStore implements Store {
       // "From now": the horizon, and the rows already committed above it named
       // as seen, so that the next sync does not report them as changes.
       const { rows } = await read({ version: -1, channel: null, seen: [] }, 0);
-      const above = rows.filter((r) => r.channel_id !== null && !r.settled).map((r): [string, number, number] => [r.channel_id!, r.mv, r.cv]);
+      const above = rows.filter((r) => r.channel_id !== null && !r.settled).map(seenOf);
       return { cursor: encodeCursor({ version: rows[0]!.horizon - 1, channel: null, seen: above }), hasMore: false, entries: [] };
     }
     const from = decodeCursor(cursor);
@@ -978,7 +984,7 @@ export class PostgresStore implements Store {
         channel: null,
         seen: [
           ...from.seen.filter((s) => Math.max(s[1], s[2]) >= horizon && !named.has(s[0])),
-          ...above.map((r): [string, number, number] => [r.channel_id!, r.mv, r.cv]),
+          ...above.map(seenOf),
         ],
       };
     }
