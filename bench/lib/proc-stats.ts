@@ -73,6 +73,25 @@ export function serviceCpuSeconds(pids: readonly number[]): number {
   return sum;
 }
 
+/** The processes of this machine whose command line matches `pattern` (pgrep -f); none when nothing matches. */
+export function pidsMatching(pattern: string): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Every PostgreSQL process on this machine. */
+export function postgresPids(): number[] {
+  return pidsMatching('^(postgres|/usr/lib/postgresql/[0-9]+/bin/postgres)');
+}
+
+/** Every PostgreSQL and Redis process on this machine (their CPU is part of a cluster's cost). */
+export function servicePids(): number[] {
+  return [...postgresPids(), ...pidsMatching('^redis-server')];
+}
+
 /** Resident set size in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { PostgresStore } from '../../packages/server/src/adapters/store/postgres-store.js';
 import type { AppendRequest } from '../../packages/server/src/store/store.js';
 import { newHistogram, summarize } from '../lib/histogram.js';
-import { serviceCpuSeconds } from '../lib/proc-stats.js';
+import { postgresPids, serviceCpuSeconds } from '../lib/proc-stats.js';
 
 /*
  * How PostgreSQL commits of sends scale with the number of writers at once,
@@ -15,7 +14,7 @@ import { serviceCpuSeconds } from '../lib/proc-stats.js';
  * Prints commits and messages per second, the commit latency, and the CPU
  * of PostgreSQL's processes per message (µs) for each number of writers. Needs PostgreSQL (CONFAB_BENCH_POSTGRES_URL); works in a
  * schema of its own, dropped at the end.
- *   node --import tsx bench/micro/pg-commits.ts [seconds per step] [batch] [writers,...]
+ *   node --conditions=@confab/source --import tsx bench/micro/pg-commits.ts [seconds per step] [batch] [writers,...]
  */
 
 const POSTGRES_URL = process.env.CONFAB_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -26,15 +25,6 @@ const CHANNELS_PER_WRITER = 50;
 const schema = `confab_bench_commits_${process.pid}`;
 const T0 = Date.now();
 
-/** CPU seconds of the PostgreSQL server's processes so far (the machine's, so run nothing else). */
-function postgresCpuSeconds(): number {
-  try {
-    const pids = execFileSync('pgrep', ['-f', '^(postgres|/usr/lib/postgresql/[0-9]+/bin/postgres)'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-    return serviceCpuSeconds(pids);
-  } catch {
-    return NaN;
-  }
-}
 
 async function main(): Promise<void> {
   const most = Math.max(...steps);
@@ -78,9 +68,9 @@ async function main(): Promise<void> {
         }
       };
       const began = performance.now();
-      const cpuBefore = postgresCpuSeconds();
+      const cpuBefore = serviceCpuSeconds(postgresPids());
       await Promise.all(Array.from({ length: writers }, (_, w) => loop(w)));
-      const postgresCpu = postgresCpuSeconds() - cpuBefore;
+      const postgresCpu = serviceCpuSeconds(postgresPids()) - cpuBefore;
       const wall = (performance.now() - began) / 1000;
       const l = summarize(latency);
       console.log(

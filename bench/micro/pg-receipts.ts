@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { PostgresStore } from '../../packages/server/src/adapters/store/postgres-store.js';
-import { serviceCpuSeconds } from '../lib/proc-stats.js';
+import { postgresPids, serviceCpuSeconds } from '../lib/proc-stats.js';
 
 /*
  * What a batch of receipts costs PostgreSQL, without sockets: 10 groups of
@@ -10,7 +9,7 @@ import { serviceCpuSeconds } from '../lib/proc-stats.js';
  * read), as a node's receipts flush does. Prints receipts per second and the
  * CPU of PostgreSQL's processes per receipt (µs). Needs PostgreSQL
  * (CONFAB_BENCH_POSTGRES_URL); works in a schema of its own, dropped at the end.
- *   node --import tsx bench/micro/pg-receipts.ts [batch] [writers]
+ *   node --conditions=@confab/source --import tsx bench/micro/pg-receipts.ts [batch] [writers]
  */
 
 const POSTGRES_URL = process.env.CONFAB_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -20,11 +19,6 @@ const MESSAGES_PER_GROUP = 600;
 const schema = `confab_bench_receipts_${process.pid}`;
 const T0 = Date.now();
 
-/** CPU seconds of the PostgreSQL server's processes so far (the machine's, so run nothing else). */
-function postgresCpuSeconds(): number {
-  const pids = execFileSync('pgrep', ['-f', '^(postgres|/usr/lib/postgresql/[0-9]+/bin/postgres)'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  return serviceCpuSeconds(pids);
-}
 
 async function main(): Promise<void> {
   const store = await PostgresStore.open({ url: POSTGRES_URL, schema, poolSize: writers + 1 });
@@ -47,7 +41,7 @@ async function main(): Promise<void> {
     // Each loop moves its own members' watermarks one message further per batch.
     let receipts = 0;
     const began = performance.now();
-    const cpuBefore = postgresCpuSeconds();
+    const cpuBefore = serviceCpuSeconds(postgresPids());
     await Promise.all(
       Array.from({ length: writers }, async (_, w) => {
         for (let seq = 2; seq < MESSAGES_PER_GROUP - 10; seq++) {
@@ -62,7 +56,7 @@ async function main(): Promise<void> {
         }
       }),
     );
-    const cpu = postgresCpuSeconds() - cpuBefore;
+    const cpu = serviceCpuSeconds(postgresPids()) - cpuBefore;
     const wall = (performance.now() - began) / 1000;
     console.log(JSON.stringify({ batch, writers, receiptsPerSec: Math.round(receipts / wall), postgresCpuUsPerReceipt: Math.round((cpu * 1e6) / receipts) }));
   } finally {

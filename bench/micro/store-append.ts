@@ -9,7 +9,7 @@ import type { AppendRequest, Store } from '../../packages/server/src/store/store
  * appending 1:1 messages in group-commit batches (with and without push
  * recording), watermark updates and push-job clearing as a receipts flush
  * does them. Prints microseconds of this process's CPU per operation.
- *   node --import tsx bench/micro/store-append.ts [channels] [batch]
+ *   node --conditions=@confab/source --import tsx bench/micro/store-append.ts [channels] [batch]
  */
 
 const channels = Number(process.argv[2] ?? 1000);

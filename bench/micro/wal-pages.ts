@@ -13,7 +13,7 @@ import type { AppendRequest } from '../../packages/server/src/store/store.js';
  * a random one of `channels` direct channels (or groups of `members`, drawn
  * from 10 users per group), then reads the WAL's frame headers (page numbers)
  * and names each page's B-tree through `dbstat`.
- *   node --import tsx bench/micro/wal-pages.ts [channels] [batch] [members] [commits]
+ *   node --conditions=@confab/source --import tsx bench/micro/wal-pages.ts [channels] [batch] [members] [commits]
  */
 
 const channels = Number(process.argv[2] ?? 1000);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { ClientSpec, Conn, ConnHandlers, Driver, RoomPlan, RunningTarget, Target } from '../driver.js';
+import { servicePids } from '../proc-stats.js';
 
 /*
  * Confab as a benchmark target: the real server (`packages/server/src/main.ts`)
@@ -102,18 +103,6 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: n
     }),
   );
   return out;
-}
-
-/** Every PostgreSQL and Redis process on this machine (their CPU is part of a cluster's cost). */
-function servicePids(): number[] {
-  try {
-    return execFileSync('pgrep', ['-f', '^(postgres|redis-server|/usr/lib/postgresql/[0-9]+/bin/postgres)'], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /**
