@@ -5,7 +5,7 @@ import { POSTGRES_URL, postgresAvailable, uniqueName } from '../../../test/suppo
 import { AppError } from '../../errors.js';
 import { describeStoreContract } from '../../store/store.contract.js';
 import { ROWS_BEFORE_CHANNEL_VERSIONS } from '../../store/sync-upgrade.contract.js';
-import type { AppendRequest, AppendResult, Store } from '../../store/store.js';
+import type { AppendRequest, AppendResult, ChannelChange, Store } from '../../store/store.js';
 import { MIGRATIONS } from './postgres-migrations.js';
 import { PostgresStore, isUnavailableError, toStoreError } from './postgres-store.js';
 
@@ -206,6 +206,94 @@ describe.runIf(postgresAvailable)('PostgresStore', () => {
       expect(await historySeqs(nodeB!, 'c_g')).toEqual(range(1, 1 + 2 * keys.length));
       const history = (await nodeA!.getMessages('c_g', { after: 1, limit: 1000 })).messages;
       expect(new Set(history.map((m) => `${m.senderId}/${m.clientId}`)).size).toBe(2 * keys.length);
+    });
+
+    it('runs receipts, appends and membership changes from several nodes at once without a deadlock', async () => {
+      const schema = newSchema();
+      const nodes = await openNodes(schema, 4);
+      const users = await createUsers(nodes[0]!, 'alice', 'bob', 'carol', 'dave', 'erin', 'frank');
+      const channels = ['c_a', 'c_b', 'c_c'];
+      for (const id of channels) await createGroup(nodes[0]!, id, users[0]!, users.slice(1));
+      const deadlocks = async (): Promise<number> =>
+        Number((await admin.query('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')).rows[0].deadlocks);
+      const before = await deadlocks();
+
+      // Seqs known to be committed, which is all a device can report.
+      const head = new Map(channels.map((c) => [c, 1]));
+      const reported = new Map<string, { delivered: number; read: number }>();
+      const next = random(7);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
+      const rounds = 40;
+      let sent = 0;
+
+      const appender = async (node: Store, n: number): Promise<void> => {
+        for (let i = 0; i < rounds; i++) {
+          // Several senders over every channel, in a shuffled order: the member rows they write cross.
+          // (Not frank, who is not always a member of c_a.)
+          const batch = range(1, 6).map((k) => req(pick(channels), pick(users.slice(0, -1)), `n${n}-r${i}-${k}`));
+          const { results } = await node.appendMessages(batch, T0 + i);
+          for (const r of results.map(accepted)) head.set(r.message.channelId, Math.max(head.get(r.message.channelId)!, r.message.seq));
+          sent += batch.length;
+        }
+      };
+      const reporter = async (node: Store): Promise<void> => {
+        for (let i = 0; i < rounds; i++) {
+          // Every row of every channel, in a shuffled order.
+          const rows = channels.flatMap((channelId) => users.map((userId) => ({ channelId, userId })));
+          rows.sort(() => next() - 0.5);
+          const updates = rows.map(({ channelId, userId }) => {
+            const seq = Math.max(1, Math.floor(next() * head.get(channelId)!));
+            return next() < 0.5 ? { channelId, userId, deliveredSeq: seq } : { channelId, userId, readSeq: seq };
+          });
+          await node.updateReceipts(updates);
+          for (const u of updates) {
+            const key = `${u.channelId}/${u.userId}`;
+            const r = reported.get(key) ?? { delivered: 0, read: 0 };
+            reported.set(key, { delivered: Math.max(r.delivered, u.deliveredSeq ?? 0, u.readSeq ?? 0), read: Math.max(r.read, u.readSeq ?? 0) });
+          }
+        }
+      };
+      // Frank leaves c_a and comes back, again and again; c_b is renamed: changes that write every member row.
+      const owner = users[0]!;
+      const frank: ChannelChange[] = [
+        { remove: ['u_frank'], system: { actorId: owner, text: 'removed', event: { event: 'member_removed', actorId: owner, userIds: ['u_frank'] } } },
+        { add: [{ userId: 'u_frank', role: 'member' }], system: { actorId: owner, text: 'added', event: { event: 'member_added', actorId: owner, userIds: ['u_frank'] } } },
+      ];
+      const rename = (name: string): ChannelChange => ({ rename: name, system: { actorId: owner, text: 'renamed', event: { event: 'renamed', actorId: owner, name } } });
+      const changer = async (node: Store): Promise<void> => {
+        for (let i = 0; i < rounds / 2; i++) {
+          for (const [channelId, change] of [['c_a', frank[i % 2]!], ['c_b', rename(`b${i}`)]] as const) {
+            const result = await node.changeChannel(channelId, () => change, T0 + i);
+            head.set(channelId, Math.max(head.get(channelId)!, result!.message.seq));
+          }
+        }
+      };
+      await Promise.all([appender(nodes[0]!, 0), appender(nodes[1]!, 1), reporter(nodes[2]!), reporter(nodes[1]!), changer(nodes[3]!), reporter(nodes[3]!)]);
+      expect(sent).toBe(2 * rounds * 6);
+
+      // Watermarks: read never past delivered, nothing past what the member can read, and every report applied.
+      for (const channelId of channels) {
+        const last = (await nodes[0]!.getChannel(channelId))!.lastSeq;
+        for (const userId of users) {
+          const m = (await nodes[0]!.getMember(channelId, userId))!;
+          expect(m.readSeq).toBeLessThanOrEqual(m.deliveredSeq);
+          expect(m.deliveredSeq).toBeLessThanOrEqual(m.leftSeq ?? last);
+          if (channelId === 'c_a' && userId === 'u_frank') continue; // reports past a removal were clamped
+          const r = reported.get(`${channelId}/${userId}`) ?? { delivered: 0, read: 0 };
+          expect(m.deliveredSeq).toBeGreaterThanOrEqual(r.delivered);
+          expect(m.readSeq).toBeGreaterThanOrEqual(r.read);
+        }
+      }
+
+      // A deadlock is retried, so it would not fail an operation: count them
+      // instead. A backend's counters reach the statistics when it exits.
+      for (const store of stores.splice(0)) await store.close();
+      let after = await deadlocks();
+      for (let i = 0; i < 20 && after === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        after = await deadlocks();
+      }
+      expect(after - before).toBe(0);
     });
 
     it('keeps sync versions in commit order: a reader polling during concurrent writes never skips a change', async () => {
