@@ -32,6 +32,8 @@ export interface RunningTarget {
   pids: number[];
   /** Processes of the services the target relies on (PostgreSQL, Redis), measured separately; asked for when a measurement starts. */
   servicePids?: () => number[];
+  /** Brings the target to the state a long-running one would be in once accounts and rooms exist (see the Confab target). */
+  settle?(): Promise<void>;
   stop(): Promise<void>;
 }
 

@@ -140,6 +140,21 @@ export const target: Target = {
       urls: procs.map((p) => p.url),
       pids: procs.map((p) => p.pid),
       servicePids,
+      // The database's autovacuum would analyze the freshly filled tables
+      // within a minute; a run starts sooner, and the plans PostgreSQL would
+      // cache until then are the ones for empty tables (sequential scans of
+      // the members table inside every append). ANALYZE also invalidates
+      // the plans the nodes cached while provisioning.
+      async settle() {
+        const db = new pg.Client({ connectionString: POSTGRES_URL });
+        await db.connect();
+        try {
+          const { rows } = await db.query<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = $1', [tag]);
+          for (const { name } of rows) await db.query(`ANALYZE ${tag}.${name}`);
+        } finally {
+          await db.end();
+        }
+      },
       async stop() {
         await Promise.all(procs.map((p) => p.stop()));
         rmSync(dataDir, { recursive: true, force: true });
@@ -179,6 +194,7 @@ export const target: Target = {
           : await http<{ channel: { id: string } }>(urlOf(index), 'POST', '/v1/channels', ownerUser.token, { name: `room ${index}`, memberIds: others.map((m) => users[m]!.id) });
       for (const m of room.members) specs[m]!.rooms.push({ index, id: body.channel.id });
     });
+    await running.settle?.();
     return specs;
   },
 };
