@@ -67,18 +67,14 @@ export interface PostgresStoreOptions {
  * the same order, so writers serialize where they must and cannot deadlock:
  *
  *   1. channel rows, sorted by id: FOR UPDATE by every writer that changes a
- *      channel (appends, membership changes), FOR SHARE by a mute change.
- *   2. member rows, sorted by (channel_id, user_id), after any channel lock:
- *      an append locks its senders' rows (their watermarks move), a
- *      membership change every row of its channel, a mute its one row, and
- *      a receipt update the rows it reports on.
- *
- * Receipt updates are the most frequent writes (every device reports what it
- * received) and take no channel lock: they only need their member rows, and
- * the channel's head they clamp to, read without a lock, only grows. They
- * used to hold the channels FOR SHARE across their statements, so every
- * append to a channel waited for the receipt batches in flight on it. (A new
- * channel's rows are invisible to others until its creation commits.)
+ *      channel (appends, membership changes); FOR SHARE by receipt updates,
+ *      which only read last_seq but must not interleave with those writers.
+ *      Every write to an existing channel's member rows happens under one of
+ *      these, so appends and membership changes never wait for a member row,
+ *      and receipt updates only wait for each other, in order 2. (A new
+ *      channel's rows are invisible to others until its creation commits.)
+ *   2. member rows, sorted by (channel_id, user_id): FOR UPDATE by receipt
+ *      updates (several of them may hold the same channel FOR SHARE).
  *
  * Sync versions are transaction ids: every write a member's devices must learn
  * of (a message, a membership change, a read watermark, a mute) stamps its
@@ -260,9 +256,6 @@ const SQL = {
   insertMember: `INSERT INTO members (channel_id, user_id, role, joined_at, joined_seq, version, read_seq, delivered_seq)
     VALUES ($1, $2, $3, $4, $5, 0, $6, $6)`,
   member: `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = $1 AND user_id = $2`,
-  // Lock order 2 for a membership change: every member row of the channel,
-  // former ones too (a rejoin updates one), before any of them is written.
-  lockChannelMembers: `SELECT user_id FROM members WHERE channel_id = $1 ORDER BY user_id FOR UPDATE`,
   currentMembers: `SELECT ${MEMBER_COLUMNS} FROM members WHERE channel_id = $1 AND left_seq IS NULL ORDER BY joined_seq, joined_at, user_id`,
   // A returning member's watermarks move to just before the event, as for a new member.
   rejoinMember: `UPDATE members SET role = $1, joined_at = $2, joined_seq = $3, left_seq = NULL,
@@ -360,35 +353,17 @@ const SQL = {
       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.user_id AND b.blocked_id = me.user_id)`,
 
   // receipts
-  // One statement, no channel lock: the member rows, locked in lock order 2
-  // (sorted), move to the reported watermarks clamped to what the member can
-  // read; only changed rows are written and returned, and a read that moved
-  // takes this transaction's sync version. last_seq is read from the
-  // statement's snapshot, unlocked: a head only grows, and every seq a device
-  // reports was committed before it could be reported, so the clamp never
-  // cuts a real report. left_seq comes from the locked row itself.
-  applyReceipts: `WITH u AS (
-      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(channel_id, user_id, delivered, read)
-    ), locked AS MATERIALIZED (
-      SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
-      FROM members m JOIN u ON m.channel_id = u.channel_id AND m.user_id = u.user_id
-      ORDER BY m.channel_id, m.user_id
-      FOR UPDATE OF m
-    ), next AS (
-      SELECT l.channel_id, l.user_id, l.read_seq AS old_read, l.delivered_seq AS old_delivered,
-        greatest(l.read_seq, least(u.read, r.readable)) AS read_seq,
-        greatest(l.delivered_seq, least(u.read, r.readable), least(u.delivered, r.readable)) AS delivered_seq
-      FROM locked l
-      JOIN u ON u.channel_id = l.channel_id AND u.user_id = l.user_id
-      JOIN channels c ON c.id = l.channel_id
-      CROSS JOIN LATERAL (SELECT CASE WHEN l.left_seq IS NULL THEN c.last_seq ELSE least(c.last_seq, l.left_seq) END AS readable) r
-    )
-    UPDATE members m SET delivered_seq = n.delivered_seq, read_seq = n.read_seq,
-      version = CASE WHEN n.read_seq <> n.old_read THEN ${TX_VERSION} ELSE m.version END
-    FROM next n
-    WHERE m.channel_id = n.channel_id AND m.user_id = n.user_id
-      AND (n.read_seq <> n.old_read OR n.delivered_seq <> n.old_delivered)
-    RETURNING m.channel_id, m.user_id, m.delivered_seq, m.read_seq`,
+  // Lock order 2: the member rows of a receipt batch, sorted.
+  lockMembers: `SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
+    FROM members m JOIN unnest($1::text[], $2::text[]) AS k(channel_id, user_id)
+      ON m.channel_id = k.channel_id AND m.user_id = k.user_id
+    ORDER BY m.channel_id, m.user_id
+    FOR UPDATE OF m`,
+  // Rows whose read moved ($5) take this transaction's sync version.
+  setWatermarks: `UPDATE members m SET delivered_seq = u.delivered_seq, read_seq = u.read_seq,
+      version = CASE WHEN u.read_moved THEN ${TX_VERSION} ELSE m.version END
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[]) AS u(channel_id, user_id, delivered_seq, read_seq, read_moved)
+    WHERE m.channel_id = u.channel_id AND m.user_id = u.user_id`,
 
   // mute (lock order 1 shared, then 2, like receipts)
   lockMember: `SELECT user_id FROM members WHERE channel_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
@@ -845,7 +820,6 @@ export class PostgresStore implements Store {
       // Lock order 1: the channel row first; the decision then rests on state no one else can change.
       const channelRow = (await c.query<ChannelRow>(bind(Q.lockChannel, [channelId]))).rows[0];
       if (!channelRow) return null;
-      await c.query(bind(Q.lockChannelMembers, [channelId]));
       const members = (await c.query<MemberRow>(bind(Q.currentMembers, [channelId]))).rows.map(toMember);
       // If `decide` throws, the transaction rolls back and nothing is written.
       const change = decide({ channel: toChannel(channelRow), members });
@@ -1031,34 +1005,51 @@ export class PostgresStore implements Store {
 
   async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
     if (updates.length === 0) return [];
-    // Watermarks only rise, so a batch applied in order ends where the
-    // highest report of each row does: one entry per row, in order of first
-    // mention (the order changes are reported in).
-    const merged = new Map<string, { channelId: string; userId: string; delivered: number; read: number }>();
-    for (const u of updates) {
-      const key = `${u.channelId}\u0000${u.userId}`;
-      const m = merged.get(key);
-      if (m) {
-        m.delivered = Math.max(m.delivered, u.deliveredSeq ?? 0);
-        m.read = Math.max(m.read, u.readSeq ?? 0);
-      } else {
-        merged.set(key, { channelId: u.channelId, userId: u.userId, delivered: u.deliveredSeq ?? 0, read: u.readSeq ?? 0 });
+    const channelIds = [...new Set(updates.map((u) => u.channelId))].sort();
+    const keys = new Map(updates.map((u) => [JSON.stringify([u.channelId, u.userId]), u]));
+    return this.transaction(async (c) => {
+      // Lock order 1 (shared: receipts of one channel may run side by side,
+      // but not beside an append or a membership change), then 2.
+      const channels = await c.query<{ id: string; last_seq: number }>(bind(Q.shareChannels, [channelIds]));
+      const lastSeqs = new Map(channels.rows.map((r) => [r.id, r.last_seq]));
+      const locked = await c.query<Pick<MemberRow, 'channel_id' | 'user_id' | 'left_seq' | 'delivered_seq' | 'read_seq'>>(
+        bind(Q.lockMembers, [[...keys.values()].map((u) => u.channelId), [...keys.values()].map((u) => u.userId)]),
+      );
+      const rows = new Map(locked.rows.map((r) => [JSON.stringify([r.channel_id, r.user_id]), r]));
+
+      // Applied in order on the locked rows' values; keyed by (channel, user)
+      // so a row updated twice is reported once, with its final values.
+      const state = new Map<string, { deliveredSeq: number; readSeq: number }>();
+      const changed = new Map<string, ReceiptChange>();
+      for (const u of updates) {
+        const lastSeq = lastSeqs.get(u.channelId);
+        const key = JSON.stringify([u.channelId, u.userId]);
+        const m = rows.get(key);
+        if (lastSeq === undefined || !m) continue;
+        const current = state.get(key) ?? { deliveredSeq: m.delivered_seq, readSeq: m.read_seq };
+        const readable = m.left_seq === null ? lastSeq : Math.min(lastSeq, m.left_seq);
+        const readSeq = Math.max(current.readSeq, Math.min(u.readSeq ?? 0, readable));
+        const deliveredSeq = Math.max(current.deliveredSeq, readSeq, Math.min(u.deliveredSeq ?? 0, readable));
+        if (readSeq === current.readSeq && deliveredSeq === current.deliveredSeq) continue;
+        state.set(key, { deliveredSeq, readSeq });
+        changed.set(key, { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
       }
-    }
-    const list = [...merged.values()];
-    const { rows } = await this.run<{ channel_id: string; user_id: string; delivered_seq: number; read_seq: number }>(Q.applyReceipts, [
-      list.map((u) => u.channelId),
-      list.map((u) => u.userId),
-      list.map((u) => u.delivered),
-      list.map((u) => u.read),
-    ]);
-    const changed = new Map(rows.map((r) => [`${r.channel_id}\u0000${r.user_id}`, r]));
-    const changes: ReceiptChange[] = [];
-    for (const [key, u] of merged) {
-      const row = changed.get(key);
-      if (row) changes.push({ channelId: u.channelId, userId: u.userId, deliveredSeq: row.delivered_seq, readSeq: row.read_seq });
-    }
-    return changes;
+      if (changed.size === 0) return [];
+
+      // Only the reader's own devices care about their read watermark through
+      // sync; delivered alone is live-only information and bumps nothing.
+      const list = [...changed.entries()].map(([key, change]) => ({ change, readMoved: change.readSeq !== rows.get(key)!.read_seq }));
+      await c.query(
+        bind(Q.setWatermarks, [
+          list.map((x) => x.change.channelId),
+          list.map((x) => x.change.userId),
+          list.map((x) => x.change.deliveredSeq),
+          list.map((x) => x.change.readSeq),
+          list.map((x) => x.readMoved),
+        ]),
+      );
+      return list.map((x) => x.change);
+    });
   }
 
   // --- push jobs ------------------------------------------------------------
