@@ -353,17 +353,38 @@ const SQL = {
       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = o.user_id AND b.blocked_id = me.user_id)`,
 
   // receipts
-  // Lock order 2: the member rows of a receipt batch, sorted.
-  lockMembers: `SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
-    FROM members m JOIN unnest($1::text[], $2::text[]) AS k(channel_id, user_id)
-      ON m.channel_id = k.channel_id AND m.user_id = k.user_id
-    ORDER BY m.channel_id, m.user_id
-    FOR UPDATE OF m`,
-  // Rows whose read moved ($5) take this transaction's sync version.
-  setWatermarks: `UPDATE members m SET delivered_seq = u.delivered_seq, read_seq = u.read_seq,
-      version = CASE WHEN u.read_moved THEN ${TX_VERSION} ELSE m.version END
-    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[]) AS u(channel_id, user_id, delivered_seq, read_seq, read_moved)
-    WHERE m.channel_id = u.channel_id AND m.user_id = u.user_id`,
+  // A batch in one statement, so that its locks are held for the database's
+  // own work and not across round trips to the node. Lock order 1 (shared)
+  // for every channel of the batch, sorted, all taken first (the InitPlan
+  // reading `ch` runs before any member row is read), then lock order 2: the
+  // member rows, sorted. Each row moves to the reported watermarks clamped to
+  // what the member can read; only changed rows are written and returned, and
+  // a read that moved takes this transaction's sync version.
+  applyReceipts: `WITH u AS (
+      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(channel_id, user_id, delivered, read)
+    ), ch AS MATERIALIZED (
+      SELECT c.id, c.last_seq FROM channels c WHERE c.id IN (SELECT channel_id FROM u) ORDER BY c.id FOR SHARE
+    ), locked AS MATERIALIZED (
+      SELECT m.channel_id, m.user_id, m.left_seq, m.delivered_seq, m.read_seq
+      FROM members m JOIN u ON m.channel_id = u.channel_id AND m.user_id = u.user_id
+      WHERE m.channel_id = ANY ((SELECT array_agg(id) FROM ch)::text[])
+      ORDER BY m.channel_id, m.user_id
+      FOR UPDATE OF m
+    ), next AS (
+      SELECT l.channel_id, l.user_id, l.read_seq AS old_read, l.delivered_seq AS old_delivered,
+        greatest(l.read_seq, least(u.read, r.readable)) AS read_seq,
+        greatest(l.delivered_seq, least(u.read, r.readable), least(u.delivered, r.readable)) AS delivered_seq
+      FROM locked l
+      JOIN u ON u.channel_id = l.channel_id AND u.user_id = l.user_id
+      JOIN ch ON ch.id = l.channel_id
+      CROSS JOIN LATERAL (SELECT CASE WHEN l.left_seq IS NULL THEN ch.last_seq ELSE least(ch.last_seq, l.left_seq) END AS readable) r
+    )
+    UPDATE members m SET delivered_seq = n.delivered_seq, read_seq = n.read_seq,
+      version = CASE WHEN n.read_seq <> n.old_read THEN ${TX_VERSION} ELSE m.version END
+    FROM next n
+    WHERE m.channel_id = n.channel_id AND m.user_id = n.user_id
+      AND (n.read_seq <> n.old_read OR n.delivered_seq <> n.old_delivered)
+    RETURNING m.channel_id, m.user_id, m.delivered_seq, m.read_seq`,
 
   // mute (lock order 1 shared, then 2, like receipts)
   lockMember: `SELECT user_id FROM members WHERE channel_id = $1 AND user_id = $2 AND left_seq IS NULL FOR UPDATE`,
@@ -1005,51 +1026,34 @@ export class PostgresStore implements Store {
 
   async updateReceipts(updates: readonly ReceiptUpdate[]): Promise<ReceiptChange[]> {
     if (updates.length === 0) return [];
-    const channelIds = [...new Set(updates.map((u) => u.channelId))].sort();
-    const keys = new Map(updates.map((u) => [JSON.stringify([u.channelId, u.userId]), u]));
-    return this.transaction(async (c) => {
-      // Lock order 1 (shared: receipts of one channel may run side by side,
-      // but not beside an append or a membership change), then 2.
-      const channels = await c.query<{ id: string; last_seq: number }>(bind(Q.shareChannels, [channelIds]));
-      const lastSeqs = new Map(channels.rows.map((r) => [r.id, r.last_seq]));
-      const locked = await c.query<Pick<MemberRow, 'channel_id' | 'user_id' | 'left_seq' | 'delivered_seq' | 'read_seq'>>(
-        bind(Q.lockMembers, [[...keys.values()].map((u) => u.channelId), [...keys.values()].map((u) => u.userId)]),
-      );
-      const rows = new Map(locked.rows.map((r) => [JSON.stringify([r.channel_id, r.user_id]), r]));
-
-      // Applied in order on the locked rows' values; keyed by (channel, user)
-      // so a row updated twice is reported once, with its final values.
-      const state = new Map<string, { deliveredSeq: number; readSeq: number }>();
-      const changed = new Map<string, ReceiptChange>();
-      for (const u of updates) {
-        const lastSeq = lastSeqs.get(u.channelId);
-        const key = JSON.stringify([u.channelId, u.userId]);
-        const m = rows.get(key);
-        if (lastSeq === undefined || !m) continue;
-        const current = state.get(key) ?? { deliveredSeq: m.delivered_seq, readSeq: m.read_seq };
-        const readable = m.left_seq === null ? lastSeq : Math.min(lastSeq, m.left_seq);
-        const readSeq = Math.max(current.readSeq, Math.min(u.readSeq ?? 0, readable));
-        const deliveredSeq = Math.max(current.deliveredSeq, readSeq, Math.min(u.deliveredSeq ?? 0, readable));
-        if (readSeq === current.readSeq && deliveredSeq === current.deliveredSeq) continue;
-        state.set(key, { deliveredSeq, readSeq });
-        changed.set(key, { channelId: u.channelId, userId: u.userId, deliveredSeq, readSeq });
+    // Watermarks only rise, so a batch applied in order ends where the
+    // highest report of each row does: one entry per row, in order of first
+    // mention (the order changes are reported in).
+    const merged = new Map<string, { channelId: string; userId: string; delivered: number; read: number }>();
+    for (const u of updates) {
+      const key = `${u.channelId}\u0000${u.userId}`;
+      const m = merged.get(key);
+      if (m) {
+        m.delivered = Math.max(m.delivered, u.deliveredSeq ?? 0);
+        m.read = Math.max(m.read, u.readSeq ?? 0);
+      } else {
+        merged.set(key, { channelId: u.channelId, userId: u.userId, delivered: u.deliveredSeq ?? 0, read: u.readSeq ?? 0 });
       }
-      if (changed.size === 0) return [];
-
-      // Only the reader's own devices care about their read watermark through
-      // sync; delivered alone is live-only information and bumps nothing.
-      const list = [...changed.entries()].map(([key, change]) => ({ change, readMoved: change.readSeq !== rows.get(key)!.read_seq }));
-      await c.query(
-        bind(Q.setWatermarks, [
-          list.map((x) => x.change.channelId),
-          list.map((x) => x.change.userId),
-          list.map((x) => x.change.deliveredSeq),
-          list.map((x) => x.change.readSeq),
-          list.map((x) => x.readMoved),
-        ]),
-      );
-      return list.map((x) => x.change);
-    });
+    }
+    const list = [...merged.values()];
+    const { rows } = await this.run<{ channel_id: string; user_id: string; delivered_seq: number; read_seq: number }>(Q.applyReceipts, [
+      list.map((u) => u.channelId),
+      list.map((u) => u.userId),
+      list.map((u) => u.delivered),
+      list.map((u) => u.read),
+    ]);
+    const changed = new Map(rows.map((r) => [`${r.channel_id}\u0000${r.user_id}`, r]));
+    const changes: ReceiptChange[] = [];
+    for (const [key, u] of merged) {
+      const row = changed.get(key);
+      if (row) changes.push({ channelId: u.channelId, userId: u.userId, deliveredSeq: row.delivered_seq, readSeq: row.read_seq });
+    }
+    return changes;
   }
 
   // --- push jobs ------------------------------------------------------------
