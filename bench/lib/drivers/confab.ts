@@ -105,6 +105,17 @@ async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T, i: n
   return out;
 }
 
+/** Runs `fn` on a connection of its own to the benchmark's PostgreSQL, closed afterwards. */
+async function withDatabase<R>(fn: (db: pg.Client) => Promise<R>): Promise<R> {
+  const db = new pg.Client({ connectionString: POSTGRES_URL });
+  await db.connect();
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
+}
+
 /**
  * The load generator offers each simulated device more messages per second
  * than the per-device send limit allows a person (it measures the server,
@@ -146,22 +157,15 @@ export const target: Target = {
       // the members table inside every append). ANALYZE also invalidates
       // the plans the nodes cached while provisioning.
       async settle() {
-        const db = new pg.Client({ connectionString: POSTGRES_URL });
-        await db.connect();
-        try {
+        await withDatabase(async (db) => {
           const { rows } = await db.query<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = $1', [tag]);
-          for (const { name } of rows) await db.query(`ANALYZE ${tag}.${name}`);
-        } finally {
-          await db.end();
-        }
+          if (rows.length > 0) await db.query(`ANALYZE ${rows.map(({ name }) => `${tag}.${name}`).join(', ')}`);
+        });
       },
       async stop() {
         await Promise.all(procs.map((p) => p.stop()));
         rmSync(dataDir, { recursive: true, force: true });
-        const db = new pg.Client({ connectionString: POSTGRES_URL });
-        await db.connect();
-        await db.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
-        await db.end();
+        await withDatabase((db) => db.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`));
         const redis = new Redis(REDIS_URL);
         let cursor = '0';
         do {

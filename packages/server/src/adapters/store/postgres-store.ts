@@ -95,11 +95,12 @@ export interface PostgresStoreOptions {
  * Every method is one transaction: either an explicit BEGIN ... COMMIT on one
  * pooled connection (rolled back on any error), or a single statement, which
  * PostgreSQL runs as its own transaction (atomic) and which saves the round
- * trips of BEGIN and COMMIT. The hottest writer, a batch of sends, is such a
- * single statement: a call of the database function confab_append (see the
- * migrations), which takes the locks above in the same order and holds them
- * for the database's own work and the commit, not across round trips to a
- * node whose event loop is busy. Serialization failures and deadlocks are
+ * trips of BEGIN and COMMIT. The hot writers are such single statements: a
+ * batch of sends is a call of the database function confab_append (see the
+ * migrations), a batch of receipts one statement (applyReceipts). Both take
+ * the locks above in the same order and hold them for the database's own
+ * work and the commit, not across round trips to a node whose event loop is
+ * busy. Serialization failures and deadlocks are
  * retried a few times; losing the database surfaces as AppError('unavailable'),
  * which clients retry.
  */
