@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -36,8 +37,55 @@ describe('benchmark harness (smoke)', () => {
       expect(rate.serverCpuSeconds).toBeGreaterThan(0);
       // The load processes sent and received everything, so they used CPU too.
       expect(rate.loadCpuSeconds).toBeGreaterThan(0);
+      // One worst latency per 100 ms of the measured window (1.5 s in --quick).
+      expect(rate.worstE2eBySlotMs).toHaveLength(15);
+      expect(Math.max(...rate.worstE2eBySlotMs)).toBeGreaterThan(0);
+      if (target === 'confab') {
+        // Counted over the whole run, warm-up included: at least every measured delivery and ack.
+        expect(rate.received.message.frames).toBeGreaterThanOrEqual(rate.deliveries);
+        expect(rate.received.ack.frames).toBeGreaterThanOrEqual(rate.acked);
+        expect(rate.received.message.bytes).toBeGreaterThan(rate.received.message.frames * 100);
+      }
     }, 120_000);
   }
+
+  it('a controller that dies leaves no Confab server running', async () => {
+    // A controller killed outright (no handler runs) must not leave its server behind.
+    const controller = spawn(
+      process.execPath,
+      [
+        '--conditions=@confab/source',
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        "import { target } from './bench/lib/drivers/confab.ts'; const r = await target.start({}); console.log(JSON.stringify(r.pids)); setInterval(() => {}, 1000);",
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const pids = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      controller.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out) as number[]);
+      });
+      controller.on('exit', () => reject(new Error(`controller exited early: ${out}`)));
+    });
+    // A server that exited after its parent died may stay a zombie until init reaps it: that is not running.
+    const running = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.length).toBe(1);
+    expect(running(pids[0]!)).toBe(true);
+    controller.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while (running(pids[0]!) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(running(pids[0]!)).toBe(false);
+  }, 60_000);
 
   it('direct on Bun: the same server core on Bun\'s transport and bun:sqlite loses nothing', async () => {
     // Bun comes from the devDependencies, so this runs wherever `npm ci` did.

@@ -66,6 +66,11 @@ export interface Conn {
   close(): Promise<void>;
 }
 
+/** Frames and payload bytes a worker's clients received, by frame type (cumulative). */
+export type Traffic = Record<string, { frames: number; bytes: number }>;
+
 export interface Driver {
   connect(url: string, spec: ClientSpec, handlers: ConnHandlers): Promise<Conn>;
+  /** What this process's connections have received so far (drivers that count it). */
+  traffic?(): Traffic;
 }

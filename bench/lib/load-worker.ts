@@ -1,4 +1,4 @@
-import type { ClientSpec, Conn, Driver } from './driver.js';
+import type { ClientSpec, Conn, Driver, Traffic } from './driver.js';
 import { encode, newHistogram, nowUs } from './histogram.js';
 
 /*
@@ -8,8 +8,9 @@ import { encode, newHistogram, nowUs } from './histogram.js';
  *
  *   open  → connect the given clients (bounded concurrency), report how many
  *   run   → send at a constant arrival rate from the given senders for a
- *           duration, then keep receiving for a drain period, and report
- *           counts and latency histograms
+ *           duration, then wait for this worker's acks (answer `acked`)
+ *   finish → once every worker has answered `acked`: keep receiving until
+ *           deliveries stop, and report counts and latency histograms
  *   drop  → cut every socket abruptly (as a lost network would)
  *   close → close every socket and exit
  *
@@ -37,7 +38,7 @@ export interface RunCommand {
   durationMs: number;
   /** Sends intended before this are not measured (warm-up). */
   measureFromUs: number;
-  /** After the last send, how long to wait at most for outstanding acks. */
+  /** After the last send, how long to wait at most for outstanding acks and deliveries in flight. */
   drainMs: number;
   textBytes: number;
 }
@@ -57,11 +58,16 @@ export interface RunReport {
   closed: number;
   /** The most the generator fell behind its schedule, in ms (large values mean the client, not the server, limited the rate). */
   maxLagMs: number;
+  /** The worst end-to-end latency (ms) of the sends intended in each 100 ms of the measured window (0: none measured). */
+  worstE2eBySlotMs: number[];
+  /** Frames and bytes received during the run (warm-up and drain included), by frame type, where the driver counts them. */
+  received?: Traffic;
 }
 
-type Command = OpenCommand | RunCommand | { cmd: 'drop' } | { cmd: 'close' };
+type Command = OpenCommand | RunCommand | { cmd: 'finish' } | { cmd: 'drop' } | { cmd: 'close' };
 
 const conns = new Map<number, Conn>();
+let loaded: Driver | undefined;
 let e2e = newHistogram();
 let ackHist = newHistogram();
 let deliveries = 0;
@@ -71,6 +77,17 @@ const pendingAcks = new Map<string, number>();
 let acked = 0;
 let refused = 0;
 let closed = 0;
+/** When the last delivery (measured or not) arrived, to see them stop. */
+let lastDeliveryAt = 0;
+/** Resolves the running run's wait for the controller's `finish`. */
+let finishRun: () => void = () => undefined;
+/** The worst end-to-end latency of the sends intended in each 100 ms of the measured window: shows whether a tail is steady or comes in stalls. */
+let worstBySlot: number[] = [];
+const SLOT_US = 100_000;
+/** Deliveries have stopped once none arrived for this long. */
+const QUIET_MS = 500;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function reply(message: object): void {
   process.send!(message);
@@ -78,6 +95,7 @@ function reply(message: object): void {
 
 async function open(cmd: OpenCommand): Promise<void> {
   const { driver } = (await import(`./drivers/${cmd.driver}.js`)) as { driver: Driver };
+  loaded = driver;
   const started = performance.now();
   let failed = 0;
   let next = 0;
@@ -89,13 +107,19 @@ async function open(cmd: OpenCommand): Promise<void> {
         try {
           const conn = await driver.connect(url, spec, {
             onDeliver(_room, text) {
+              lastDeliveryAt = performance.now();
               const space = text.indexOf(' ');
               const intended = Number(text.slice(0, space));
               if (intended < measureFromUs) return;
               deliveries++;
               const sender = Number(text.slice(space + 1, text.indexOf(' ', space + 1)));
               if (sender === client) echoes++;
-              else e2e.recordValue(Math.max(1, nowUs() - intended));
+              else {
+                const us = Math.max(1, nowUs() - intended);
+                e2e.recordValue(us);
+                const slot = Math.floor((intended - measureFromUs) / SLOT_US);
+                if (us > (worstBySlot[slot] ?? 0)) worstBySlot[slot] = us;
+              }
             },
             onAck(id) {
               const intended = pendingAcks.get(id);
@@ -128,11 +152,14 @@ async function open(cmd: OpenCommand): Promise<void> {
 async function run(cmd: RunCommand): Promise<void> {
   e2e = newHistogram();
   ackHist = newHistogram();
+  worstBySlot = [];
   deliveries = 0;
   echoes = 0;
   acked = 0;
   refused = 0;
   measureFromUs = cmd.measureFromUs;
+  const trafficBefore = loaded?.traffic?.();
+  const finish = new Promise<void>((resolve) => (finishRun = resolve));
   const pad = 'x'.repeat(Math.max(0, cmd.textBytes - 24));
   const intervalUs = 1e6 / cmd.rate;
   const endUs = cmd.startUs + cmd.durationMs * 1000;
@@ -164,11 +191,17 @@ async function run(cmd: RunCommand): Promise<void> {
     const wait = (cmd.startUs - nowUs()) / 1000;
     setTimeout(tick, Math.max(0, wait));
   });
-  // Drain: until every send is acknowledged (a Confab ack follows the fan-out
-  // of its message), at most drainMs, then a moment for deliveries in flight.
+  // Drain, in two steps the controller joins. First until every send of this
+  // worker is acknowledged (a Confab ack follows the fan-out of its message).
   const drainUntil = performance.now() + cmd.drainMs;
-  while (pendingAcks.size > 0 && performance.now() < drainUntil) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 500));
+  while (pendingAcks.size > 0 && performance.now() < drainUntil) await sleep(20);
+  reply({ evt: 'acked' });
+  // Then, once every worker's sends are acknowledged, until deliveries stop
+  // arriving: at saturation fan-outs run behind their acks, and a report made
+  // while deliveries are still in flight would count them as lost.
+  await finish;
+  const quietUntil = Math.max(drainUntil, performance.now() + QUIET_MS);
+  while (performance.now() - lastDeliveryAt < QUIET_MS && performance.now() < quietUntil) await sleep(20);
   const report: RunReport = {
     evt: 'ran',
     sent: measuredSent,
@@ -180,10 +213,18 @@ async function run(cmd: RunCommand): Promise<void> {
     ack: encode(ackHist),
     maxLagMs: Math.round(maxLagUs / 1000),
     closed,
+    worstE2eBySlotMs: Array.from({ length: Math.ceil((endUs - cmd.measureFromUs) / SLOT_US) }, (_, i) => Math.round((worstBySlot[i] ?? 0) / 1000)),
+    ...(trafficBefore && { received: difference(loaded!.traffic!(), trafficBefore) }),
   };
   pendingAcks.clear();
   measureFromUs = Number.POSITIVE_INFINITY;
   reply(report);
+}
+
+function difference(after: Traffic, before: Traffic): Traffic {
+  const out: Traffic = {};
+  for (const [type, t] of Object.entries(after)) out[type] = { frames: t.frames - (before[type]?.frames ?? 0), bytes: t.bytes - (before[type]?.bytes ?? 0) };
+  return out;
 }
 
 process.on('message', (cmd: Command) => {
@@ -193,6 +234,9 @@ process.on('message', (cmd: Command) => {
       return;
     case 'run':
       void run(cmd);
+      return;
+    case 'finish':
+      finishRun();
       return;
     case 'drop':
       for (const c of conns.values()) c.drop();

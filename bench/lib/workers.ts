@@ -83,7 +83,10 @@ export class Workers {
     const bySender: { client: number; room: string }[][] = this.procs.map(() => []);
     for (const s of opts.senders) bySender[this.owner[s.client]!]!.push(s);
     const total = opts.senders.length;
-    return Promise.all(
+    const timeoutMs = opts.durationMs + opts.drainMs + 60_000;
+    // Every worker first waits for its own acks; only when all sends are
+    // acknowledged do they all wait for the last deliveries (load-worker.ts).
+    await Promise.all(
       this.procs.map((_, w) => {
         const senders = bySender[w]!;
         const cmd: RunCommand = {
@@ -96,9 +99,10 @@ export class Workers {
           drainMs: opts.drainMs,
           textBytes: opts.textBytes,
         };
-        return this.request<RunReport>(w, cmd, 'ran', opts.durationMs + opts.drainMs + 60_000);
+        return this.request(w, cmd, 'acked', timeoutMs);
       }),
     );
+    return Promise.all(this.procs.map((_, w) => this.request<RunReport>(w, { cmd: 'finish' }, 'ran', timeoutMs)));
   }
 
   async drop(): Promise<void> {

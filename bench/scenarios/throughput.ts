@@ -1,4 +1,4 @@
-import type { RoomPlan, Target } from '../lib/driver.js';
+import type { RoomPlan, Target, Traffic } from '../lib/driver.js';
 import { merge, nowUs, summarize, type LatencySummary } from '../lib/histogram.js';
 import { serviceCpuSeconds, totalCpuSeconds } from '../lib/proc-stats.js';
 import { MAX_CONNS_PER_WORKER, Workers } from '../lib/workers.js';
@@ -48,6 +48,10 @@ export interface RateResult {
   e2e: LatencySummary;
   ack: LatencySummary;
   generatorMaxLagMs: number;
+  /** The worst end-to-end latency (ms) of the sends intended in each 100 ms of the measured window, over all clients: a steady tail or stalls. */
+  worstE2eBySlotMs: number[];
+  /** What the clients received over the whole run (warm-up and drain included), by frame type: where the server's socket writes go. */
+  received?: Traffic;
   withinBudget: boolean;
 }
 
@@ -100,6 +104,8 @@ export async function throughput(opts: ThroughputOptions): Promise<{ connections
         e2e,
         ack: summarize(merge(reports.map((r) => r.ack))),
         generatorMaxLagMs: Math.max(...reports.map((r) => r.maxLagMs)),
+        worstE2eBySlotMs: reports[0]!.worstE2eBySlotMs.map((_, i) => Math.max(...reports.map((r) => r.worstE2eBySlotMs[i] ?? 0))),
+        ...(reports.some((r) => r.received) && { received: sumTraffic(reports.map((r) => r.received ?? {})) }),
         withinBudget: false,
       };
       result.withinBudget = result.lost === 0 && result.refused === 0 && e2e.p99Ms <= opts.p99BudgetMs;
@@ -124,4 +130,16 @@ function sampleCpu(reading: () => number, fromUs: number, toUs: number): Promise
       setTimeout(() => resolve({ cpu: reading() - cpu0, wall: (performance.now() - t0) / 1000 }), (toUs - nowUs()) / 1000);
     }, Math.max(0, (fromUs - nowUs()) / 1000));
   });
+}
+
+function sumTraffic(parts: readonly Traffic[]): Traffic {
+  const out: Traffic = {};
+  for (const part of parts) {
+    for (const [type, t] of Object.entries(part)) {
+      const sum = (out[type] ??= { frames: 0, bytes: 0 });
+      sum.frames += t.frames;
+      sum.bytes += t.bytes;
+    }
+  }
+  return out;
 }

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import type { ClientSpec, Conn, ConnHandlers, Driver, RoomPlan, RunningTarget, Target } from '../driver.js';
+import type { ClientSpec, Conn, ConnHandlers, Driver, RoomPlan, RunningTarget, Target, Traffic } from '../driver.js';
 import { servicePids } from '../proc-stats.js';
 
 /*
@@ -32,15 +32,16 @@ interface Proc {
 
 /** The server's command line: Node through tsx, or Bun (which runs TypeScript itself) with --runtime bun. */
 function serverCommand(): [string, string[]] {
+  const lifeline = fileURLToPath(new URL('../lifeline.ts', import.meta.url));
   if (process.env.CONFAB_BENCH_RUNTIME === 'bun') {
     // The project's own Bun (a devDependency) unless CONFAB_BENCH_BUN names another.
-    return [process.env.CONFAB_BENCH_BUN ?? join(root, 'node_modules', '.bin', 'bun'), ['--conditions=@confab/source', 'packages/server/src/main.ts']];
+    return [process.env.CONFAB_BENCH_BUN ?? join(root, 'node_modules', '.bin', 'bun'), ['--preload', lifeline, '--conditions=@confab/source', 'packages/server/src/main.ts']];
   }
   // CONFAB_BENCH_PROFILE=<dir> writes a V8 CPU profile of each server process there (read it with bench/profile-summary.ts).
   const profile = process.env.CONFAB_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.CONFAB_BENCH_PROFILE}`] : [];
   // CONFAB_BENCH_NODE_ARGS: further node flags for the server, e.g. --heapsnapshot-signal=SIGUSR2.
   profile.push(...(process.env.CONFAB_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean));
-  return [process.execPath, [...profile, '--conditions=@confab/source', '--import', 'tsx', 'packages/server/src/main.ts']];
+  return [process.execPath, [...profile, '--conditions=@confab/source', '--import', 'tsx', '--import', lifeline, 'packages/server/src/main.ts']];
 }
 
 function startProcess(env: Record<string, string>): Promise<Proc> {
@@ -48,7 +49,8 @@ function startProcess(env: Record<string, string>): Promise<Proc> {
   const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stdin is the lifeline (bench/lib/lifeline.ts): it ends when this process does.
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -116,6 +118,62 @@ async function withDatabase<R>(fn: (db: pg.Client) => Promise<R>): Promise<R> {
   }
 }
 
+/** A cluster's schema and Redis key prefix: the controller's pid, then a time. */
+const TAG_PREFIX = 'confab_bench_';
+/** A server's data directory (temporary): the controller's pid, then a random suffix. */
+const DATA_DIR_PREFIX = 'confab-bench-';
+
+/** Whether a process of this id runs (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Data directories of controllers that no longer run (see abandonedClusters). */
+function removeAbandonedDataDirs(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(DATA_DIR_PREFIX)) continue;
+    const pid = Number(name.slice(DATA_DIR_PREFIX.length).split('-')[0]);
+    if (pid > 0 && !alive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Clusters left by a controller that no longer runs (stopped by a signal
+ * before it could clean up). Its servers ended with it (bench/lib/lifeline.ts);
+ * its schema and keys are dropped before the next cluster starts, so they
+ * neither fill the database nor slow its catalog down run after run.
+ */
+async function abandonedClusters(): Promise<string[]> {
+  const { rows } = await withDatabase((db) => db.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)', [TAG_PREFIX]));
+  return rows.map((r) => r.name).filter((name) => !alive(Number(name.slice(TAG_PREFIX.length).split('_')[0])));
+}
+
+/** Drops the clusters' schemas and Redis keys. */
+async function dropClusters(tags: readonly string[]): Promise<void> {
+  if (tags.length === 0) return;
+  await withDatabase(async (db) => {
+    for (const tag of tags) await db.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`);
+  });
+  const redis = new Redis(REDIS_URL);
+  try {
+    for (const tag of tags) {
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${tag}:*`, 'COUNT', 1000);
+        cursor = nextCursor;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    await redis.quit();
+  }
+}
+
 /**
  * The load generator offers each simulated device more messages per second
  * than the per-device send limit allows a person (it measures the server,
@@ -128,7 +186,8 @@ export const target: Target = {
   driverModule: 'confab',
 
   async start({ nodes = 1, dataDir: given }): Promise<RunningTarget> {
-    const dataDir = given ?? mkdtempSync(join(tmpdir(), 'confab-bench-'));
+    removeAbandonedDataDirs();
+    const dataDir = given ?? mkdtempSync(join(tmpdir(), `${DATA_DIR_PREFIX}${process.pid}-`));
     // Cheap password hashing only so that provisioning thousands of accounts
     // is quick; it plays no part in what is measured.
     const base: Record<string, string> = { DATA_DIR: dataDir, SCRYPT_LOG2_N: '10', SQLITE_SYNCHRONOUS: 'full', ...NO_SEND_LIMITS };
@@ -143,7 +202,8 @@ export const target: Target = {
         },
       };
     }
-    const tag = `confab_bench_${process.pid}_${Date.now().toString(36)}`;
+    await dropClusters(await abandonedClusters());
+    const tag = `${TAG_PREFIX}${process.pid}_${Date.now().toString(36)}`;
     const cluster = { ...base, DATABASE_URL: POSTGRES_URL, DATABASE_SCHEMA: tag, REDIS_URL, REDIS_KEY_PREFIX: `${tag}:` };
     const procs = [await startProcess({ ...cluster, NODE_ID: 'node1' })];
     procs.push(...(await Promise.all(Array.from({ length: nodes - 1 }, (_, i) => startProcess({ ...cluster, NODE_ID: `node${i + 2}` })))));
@@ -165,15 +225,7 @@ export const target: Target = {
       async stop() {
         await Promise.all(procs.map((p) => p.stop()));
         rmSync(dataDir, { recursive: true, force: true });
-        await withDatabase((db) => db.query(`DROP SCHEMA IF EXISTS ${tag} CASCADE`));
-        const redis = new Redis(REDIS_URL);
-        let cursor = '0';
-        do {
-          const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${tag}:*`, 'COUNT', 1000);
-          cursor = nextCursor;
-          if (keys.length) await redis.del(...keys);
-        } while (cursor !== '0');
-        await redis.quit();
+        await dropClusters([tag]);
       },
     };
   },
@@ -203,8 +255,12 @@ export const target: Target = {
   },
 };
 
+/** What every connection of this process received, by frame type: which frames the server's socket writes go to. */
+const received: Traffic = {};
+
 /** The lean client: the protocol by hand, with a real client's delivered acks and heartbeats. */
 export const driver: Driver = {
+  traffic: () => structuredClone(received),
   connect(url: string, spec: ClientSpec, handlers: ConnHandlers): Promise<Conn> {
     const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/ws`, [PROTOCOL, AUTH_PREFIX + spec.auth], { perMessageDeflate: false });
     const delivered = new Map<string, number>();
@@ -223,8 +279,11 @@ export const driver: Driver = {
         if (flushTimer) clearTimeout(flushTimer);
         handlers.onClose(code);
       });
-      ws.on('message', (data) => {
+      ws.on('message', (data: Buffer) => {
         const frame = JSON.parse(data.toString());
+        const tally = (received[frame.type] ??= { frames: 0, bytes: 0 });
+        tally.frames++;
+        tally.bytes += data.length;
         switch (frame.type) {
           case 'message': {
             const m = frame.message;
