@@ -57,13 +57,28 @@ function rateTable(report: Json, kind: 'direct' | 'groups'): string {
   return lines.join('\n');
 }
 
-const out: string[] = [];
-const any = readdirSync(dir).find((f) => f.endsWith('.json'));
-if (any) {
-  const m = JSON.parse(readFileSync(join(dir, any), 'utf8')).machine;
-  out.push(`Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`);
+/** What the clients received at each rate (median over runs), by frame type: share of frames and of bytes. */
+function trafficLine(report: Json): string | null {
+  const runs: Json[] = report.runs;
+  const rates = [...new Set<number>(runs.flatMap((run) => run.rates.filter((r: Json) => r.received).map((r: Json) => r.offeredPerSec as number)))].sort((a, b) => a - b);
+  if (rates.length === 0) return null;
+  const parts = rates.map((rate) => {
+    const at = runs.map((run) => run.rates.find((r: Json) => r.offeredPerSec === rate)?.received).filter(Boolean) as Json[];
+    const types = [...new Set(at.flatMap((t) => Object.keys(t)))].filter((type) => at.some((t) => t[type]?.frames > 0));
+    const share = (type: string, k: 'frames' | 'bytes') =>
+      median(at.map((t) => (100 * (t[type]?.[k] ?? 0)) / Object.values(t).reduce((sum: number, v: Json) => sum + v[k], 0)));
+    return `at ${fmt(rate)} msg/s ${types.map((type) => `${type} ${fmt(share(type, 'frames'), 1)} % / ${fmt(share(type, 'bytes'), 1)} %`).join(', ')}`;
+  });
+  return `Frames received by the clients over each whole run, by type (share of frames / share of bytes, median of the runs): ${parts.join('; ')}.`;
 }
-for (const [name, kind, title] of [
+
+const out: string[] = [];
+const m = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => load(f.slice(0, -5))?.machine)
+  .find(Boolean);
+if (m) out.push(`Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`);
+const sweeps = [
   ['direct-confab', 'direct', '1:1, Confab (embedded)'],
   ['direct-ws-relay', 'direct', '1:1, bare ws relay'],
   ['direct-socketio', 'direct', '1:1, Socket.IO'],
@@ -76,11 +91,20 @@ for (const [name, kind, title] of [
   ['direct-confab-bun', 'direct', '1:1, Confab on Bun (the runtime comparison)'],
   ['groups-confab-node', 'groups', 'Groups of 100, Confab on Node (the runtime comparison)'],
   ['groups-confab-bun', 'groups', 'Groups of 100, Confab on Bun (the runtime comparison)'],
-] as const) {
+] as const;
+// Any other sweep in the directory (e.g. `direct-confab-2nodes-low.json`) gets a table under its file name.
+const named = new Set<string>(sweeps.map(([name]) => name));
+const extra = readdirSync(dir)
+  .filter((f) => /^(direct|groups)-.*\.json$/.test(f) && !named.has(f.slice(0, -5)))
+  .sort()
+  .map((f) => [f.slice(0, -5), f.startsWith('direct') ? 'direct' : 'groups', f.slice(0, -5)] as const);
+for (const [name, kind, title] of [...sweeps, ...extra]) {
   const r = load(name);
   if (!r) continue;
   out.push(`\n### ${title}\n\nMedian of ${r.runs.length} runs (a sweep stops once p99 passes 1 s); highest rate within budget (median of the runs' highest): ${fmt(r.median.maxRateWithinBudget ?? NaN)} msg/s.\n`);
   out.push(rateTable(r, kind));
+  const traffic = trafficLine(r);
+  if (traffic) out.push(`\n${traffic}`);
 }
 for (const name of ['idle-confab', 'idle-confab-bun', 'idle-ws-relay', 'idle-socketio']) {
   const r = load(name);

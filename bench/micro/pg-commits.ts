@@ -13,7 +13,9 @@ import { postgresPids, serviceCpuSeconds } from '../lib/proc-stats.js';
  * share is the database, its WAL flushes, and whatever lock every commit takes.
  * Prints commits and messages per second, the commit latency, and the CPU
  * of PostgreSQL's processes per message (µs) for each number of writers. Needs PostgreSQL (CONFAB_BENCH_POSTGRES_URL); works in a
- * schema of its own, dropped at the end.
+ * schema of its own, dropped at the end. The tables are analyzed once the
+ * users and channels exist, as the scenarios do; PG_COMMITS_NO_ANALYZE=1
+ * leaves them without statistics (as every run before 2026-11-25g did).
  *   node --conditions=@confab/source --import tsx bench/micro/pg-commits.ts [seconds per step] [batch] [writers,...]
  */
 
@@ -45,6 +47,14 @@ async function main(): Promise<void> {
         mine.push({ channelId: channel.id, a, b });
       }
       rooms.push(mine);
+    }
+    // As the scenarios do once provisioning is done (the Confab target's settle): statistics
+    // for the filled tables, which autovacuum would gather within a minute.
+    if (process.env.PG_COMMITS_NO_ANALYZE !== '1') {
+      const admin = new pg.Client({ connectionString: POSTGRES_URL });
+      await admin.connect();
+      await admin.query(`ANALYZE ${['users', 'devices', 'channels', 'members', 'messages', 'blocks'].map((t) => `${schema}.${t}`).join(', ')}`);
+      await admin.end();
     }
 
     let n = 0;
