@@ -331,6 +331,191 @@ export const MIGRATIONS: readonly string[] = [
   END
   $fn$;
   `,
+  `
+  -- confab_append, second version: the same function, with two changes to
+  -- how PostgreSQL plans it.
+  -- * The send-key, membership and block lookup is one index lookup per
+  --   request. PostgreSQL planned the joined form at every call (its custom
+  --   plans looked cheaper than a generic one), and planning the four-way
+  --   join with its EXISTS took several times the lookup's own work.
+  -- * Sequential scans are off inside the function. Every table access in it
+  --   is by key, but a plan made while a table was small (a new cluster, or
+  --   statistics gathered before the messages came) scans it whole, and the
+  --   cached plan kept scanning as the table grew: each send-key lookup read
+  --   every message until autovacuum analyzed again.
+  CREATE OR REPLACE FUNCTION confab_append(
+    p_channel text[], p_device text[], p_client text[], p_sender text[], p_text text[],
+    p_at bigint, p_push boolean, p_due_at bigint, p_min_interval bigint)
+  RETURNS TABLE (i integer, code text, seq bigint, created_at bigint, channel_id text, user_id text)
+  LANGUAGE plpgsql AS $fn$
+  #variable_conflict use_column
+  DECLARE
+    n integer := coalesce(cardinality(p_channel), 0);
+    tx_version bigint := pg_current_xact_id()::text::bigint;
+    ch_ids text[];
+    ch_seq bigint[];
+    ch_grew boolean[];
+    l_seq bigint[];
+    l_at bigint[];
+    l_sender text[];
+    l_same boolean[];
+    l_member boolean[];
+    l_left bigint[];
+    l_blocked boolean[];
+    l_first integer[];
+    r_code text[] := array_fill(NULL::text, ARRAY[n]);
+    r_seq bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    r_at bigint[] := array_fill(NULL::bigint, ARRAY[n]);
+    r_user text[] := array_fill(NULL::text, ARRAY[n]);
+    f_channel text[] := '{}';
+    f_seq bigint[] := '{}';
+    f_sender text[] := '{}';
+    f_device text[] := '{}';
+    f_client text[] := '{}';
+    f_text text[] := '{}';
+    grown text[] := '{}';
+    grown_seq bigint[] := '{}';
+    k integer;
+    j integer;
+    pos integer;
+  BEGIN
+    IF n = 0 THEN RETURN; END IF;
+    -- Lock order 1: every channel of the batch, by id.
+    SELECT coalesce(array_agg(c.id ORDER BY c.id), '{}'), coalesce(array_agg(c.last_seq ORDER BY c.id), '{}')
+      INTO ch_ids, ch_seq
+      FROM (SELECT id, last_seq FROM channels WHERE id = ANY(p_channel) ORDER BY id FOR UPDATE) c;
+    ch_grew := array_fill(false, ARRAY[cardinality(ch_ids)]);
+
+    -- Per request: the message already stored under its send key (and
+    -- whether its text is the same), the sender's membership, whether the
+    -- channel is a direct one with a block between its two users, and the
+    -- first request of the batch with the same send key.
+    SELECT array_agg(g.seq ORDER BY req.i), array_agg(g.created_at ORDER BY req.i), array_agg(g.sender_id ORDER BY req.i),
+           array_agg(g.text = req.body ORDER BY req.i),
+           array_agg(mb.user_id IS NOT NULL ORDER BY req.i), array_agg(mb.left_seq ORDER BY req.i),
+           array_agg(coalesce(blk.blocked, false) ORDER BY req.i),
+           array_agg(req.first::integer ORDER BY req.i)
+      INTO l_seq, l_at, l_sender, l_same, l_member, l_left, l_blocked, l_first
+      FROM (SELECT u.*, min(u.i) OVER (PARTITION BY u.channel_id, u.device_id, u.client_id) AS first
+            FROM unnest(p_channel, p_device, p_client, p_sender, p_text) WITH ORDINALITY AS u(channel_id, device_id, client_id, sender_id, body, i)) req
+      -- One index lookup per request; OFFSET 0 keeps each a subquery of its
+      -- own, so the planner has no join order to search.
+      LEFT JOIN LATERAL (
+        SELECT g.seq, g.created_at, g.sender_id, g.text FROM messages g
+        WHERE g.channel_id = req.channel_id AND g.sender_device_id = req.device_id AND g.client_id = req.client_id OFFSET 0
+      ) g ON true
+      LEFT JOIN LATERAL (
+        SELECT mb.user_id, mb.left_seq FROM members mb WHERE mb.channel_id = req.channel_id AND mb.user_id = req.sender_id OFFSET 0
+      ) mb ON true
+      -- Blocks matter in direct channels only: their two member rows are
+      -- read only once the channel is known to be one.
+      LEFT JOIN LATERAL (
+        SELECT EXISTS (
+          SELECT 1 FROM members p
+          JOIN members q ON q.channel_id = p.channel_id AND q.user_id <> p.user_id
+          JOIN blocks b ON b.blocker_id = p.user_id AND b.blocked_id = q.user_id
+          WHERE p.channel_id = ch.id OFFSET 0
+        ) AS blocked
+        FROM channels ch WHERE ch.id = req.channel_id AND ch.kind = 'direct' OFFSET 0
+      ) blk ON true;
+
+    FOR k IN 1 .. n LOOP
+      pos := array_position(ch_ids, p_channel[k]);
+      IF pos IS NULL THEN
+        r_code[k] := 'channel_not_found';
+        CONTINUE;
+      END IF;
+      -- The send key is checked before membership: a retry of a send that
+      -- committed before its sender was removed still gets its original ack.
+      j := l_first[k];
+      IF j < k AND r_code[j] IS NULL AND r_seq[j] IS NOT NULL THEN
+        -- Repeated within the batch, after a first use stored now.
+        IF p_text[j] = p_text[k] THEN
+          r_code[k] := 'duplicate'; r_seq[k] := r_seq[j]; r_at[k] := p_at; r_user[k] := p_sender[j];
+        ELSE
+          r_code[k] := 'idempotency_conflict';
+        END IF;
+        CONTINUE;
+      END IF;
+      IF l_seq[k] IS NOT NULL THEN
+        IF l_same[k] THEN
+          r_code[k] := 'duplicate'; r_seq[k] := l_seq[k]; r_at[k] := l_at[k]; r_user[k] := l_sender[k];
+        ELSE
+          r_code[k] := 'idempotency_conflict';
+        END IF;
+        CONTINUE;
+      END IF;
+      IF NOT l_member[k] OR l_left[k] IS NOT NULL THEN
+        r_code[k] := 'not_member';
+        CONTINUE;
+      END IF;
+      IF l_blocked[k] THEN
+        r_code[k] := 'blocked';
+        CONTINUE;
+      END IF;
+      ch_seq[pos] := ch_seq[pos] + 1;
+      ch_grew[pos] := true;
+      r_seq[k] := ch_seq[pos];
+      f_channel := f_channel || p_channel[k];
+      f_seq := f_seq || ch_seq[pos];
+      f_sender := f_sender || p_sender[k];
+      f_device := f_device || p_device[k];
+      f_client := f_client || p_client[k];
+      f_text := f_text || p_text[k];
+    END LOOP;
+
+    RETURN QUERY SELECT s.idx, r_code[s.idx], r_seq[s.idx], r_at[s.idx], NULL::text, r_user[s.idx] FROM generate_series(1, n) AS s(idx);
+    IF cardinality(f_seq) = 0 THEN RETURN; END IF;
+
+    -- The new messages and the senders' watermarks (each sender has read
+    -- what it sent).
+    WITH inserted AS (
+      INSERT INTO messages (channel_id, seq, sender_id, sender_device_id, client_id, kind, text, system, created_at)
+      SELECT t.channel_id, t.seq, t.sender_id, t.device_id, t.client_id, 'text', t.body, NULL, p_at
+      FROM unnest(f_channel, f_seq, f_sender, f_device, f_client, f_text) AS t(channel_id, seq, sender_id, device_id, client_id, body)
+    )
+    UPDATE members m SET read_seq = greatest(m.read_seq, w.seq), delivered_seq = greatest(m.delivered_seq, w.seq)
+    FROM (SELECT t.channel_id, t.sender_id, max(t.seq) AS seq FROM unnest(f_channel, f_sender, f_seq) AS t(channel_id, sender_id, seq) GROUP BY 1, 2) w
+    WHERE m.channel_id = w.channel_id AND m.user_id = w.sender_id;
+
+    -- Push jobs: one row per registered device of every other current,
+    -- unmuted member, counting the messages from others; a row that exists
+    -- adds them. A pending due time stays (that is the coalescing); a new one
+    -- waits out the minimum interval since the last push. Rows are written
+    -- in key order, the order every push_jobs batch locks in.
+    IF p_push THEN
+      INSERT INTO push_jobs (device_id, channel_id, user_id, message_count, last_seq, due_at, created_at)
+      SELECT r.device_id, f.channel_id, m.user_id, count(*), max(f.seq), p_due_at, p_at
+      FROM unnest(f_channel, f_seq, f_sender) AS f(channel_id, seq, sender_id)
+      JOIN members m ON m.channel_id = f.channel_id AND m.left_seq IS NULL AND m.user_id <> f.sender_id
+        AND (m.muted_until IS NULL OR m.muted_until <= p_at)
+      JOIN push_registrations r ON r.user_id = m.user_id
+      GROUP BY r.device_id, f.channel_id, m.user_id
+      ORDER BY r.device_id, f.channel_id
+      ON CONFLICT (device_id, channel_id) DO UPDATE SET
+        message_count = push_jobs.message_count + excluded.message_count,
+        last_seq = greatest(push_jobs.last_seq, excluded.last_seq),
+        due_at = coalesce(push_jobs.due_at, greatest(excluded.due_at, coalesce(push_jobs.last_pushed_at, 0) + p_min_interval));
+    END IF;
+
+    FOR pos IN 1 .. cardinality(ch_ids) LOOP
+      IF ch_grew[pos] THEN
+        grown := grown || ch_ids[pos];
+        grown_seq := grown_seq || ch_seq[pos];
+      END IF;
+    END LOOP;
+    -- The channels' new heads and this transaction's sync version.
+    RETURN QUERY WITH bumped AS (
+        UPDATE channels c SET last_seq = b.last_seq, last_activity_at = p_at, version = tx_version
+        FROM unnest(grown, grown_seq) AS b(channel_id, last_seq)
+        WHERE c.id = b.channel_id
+      )
+      SELECT NULL::integer, NULL::text, NULL::bigint, NULL::bigint, m.channel_id::text, m.user_id::text
+      FROM members m WHERE m.channel_id = ANY(grown) AND m.left_seq IS NULL;
+  END
+  $fn$;
+  ALTER FUNCTION confab_append(text[], text[], text[], text[], text[], bigint, boolean, bigint, bigint) SET enable_seqscan = off;
+  `,
 ];
 
 /** Schema names are plain lower-case identifiers, so they never need quoting anywhere. */
