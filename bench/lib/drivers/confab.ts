@@ -120,8 +120,10 @@ async function withDatabase<R>(fn: (db: pg.Client) => Promise<R>): Promise<R> {
 
 /** A cluster's schema and Redis key prefix: the controller's pid, then a time. */
 const TAG_PREFIX = 'confab_bench_';
+const CLUSTER_TAG = /^confab_bench_(\d+)_[0-9a-z]+$/;
 /** A server's data directory (temporary): the controller's pid, then a random suffix. */
 const DATA_DIR_PREFIX = 'confab-bench-';
+const DATA_DIR = /^confab-bench-(\d+)-/;
 
 /** Whether a process of this id runs (signal 0 only checks). */
 function alive(pid: number): boolean {
@@ -136,9 +138,8 @@ function alive(pid: number): boolean {
 /** Data directories of controllers that no longer run (see abandonedClusters). */
 function removeAbandonedDataDirs(): void {
   for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith(DATA_DIR_PREFIX)) continue;
-    const pid = Number(name.slice(DATA_DIR_PREFIX.length).split('-')[0]);
-    if (pid > 0 && !alive(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    const pid = DATA_DIR.exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 
@@ -150,7 +151,11 @@ function removeAbandonedDataDirs(): void {
  */
 async function abandonedClusters(): Promise<string[]> {
   const { rows } = await withDatabase((db) => db.query<{ name: string }>('SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)', [TAG_PREFIX]));
-  return rows.map((r) => r.name).filter((name) => !alive(Number(name.slice(TAG_PREFIX.length).split('_')[0])));
+  // Only this target's own names: other benchmarks (bench/micro) share the prefix.
+  return rows.map((r) => r.name).filter((name) => {
+    const pid = CLUSTER_TAG.exec(name)?.[1];
+    return pid !== undefined && !alive(Number(pid));
+  });
 }
 
 /** Drops the clusters' schemas and Redis keys. */
