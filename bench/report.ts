@@ -73,10 +73,12 @@ function trafficLine(report: Json): string | null {
 }
 
 const out: string[] = [];
-const m = readdirSync(dir)
+const names = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
-  .map((f) => load(f.slice(0, -5))?.machine)
-  .find(Boolean);
+  .map((f) => f.slice(0, -5))
+  .sort();
+let m: Json | undefined;
+for (const name of names) if ((m = load(name)?.machine)) break;
 if (m) out.push(`Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}.`);
 const sweeps = [
   ['direct-confab', 'direct', '1:1, Confab (embedded)'],
@@ -94,10 +96,9 @@ const sweeps = [
 ] as const;
 // Any other sweep in the directory (e.g. `direct-confab-2nodes-low.json`) gets a table under its file name.
 const named = new Set<string>(sweeps.map(([name]) => name));
-const extra = readdirSync(dir)
-  .filter((f) => /^(direct|groups)-.*\.json$/.test(f) && !named.has(f.slice(0, -5)))
-  .sort()
-  .map((f) => [f.slice(0, -5), f.startsWith('direct') ? 'direct' : 'groups', f.slice(0, -5)] as const);
+const extra = names
+  .filter((name) => /^(direct|groups)-/.test(name) && !named.has(name))
+  .map((name) => [name, name.startsWith('direct') ? 'direct' : 'groups', name] as const);
 for (const [name, kind, title] of [...sweeps, ...extra]) {
   const r = load(name);
   if (!r) continue;
